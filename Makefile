@@ -1,0 +1,40 @@
+# Quick start: `make demo` runs the main job on the embedded local server, `make test` runs every check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ARUN := $(BIN)/arun
+
+.PHONY: demo test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+demo: $(VENV)/.installed-run
+	$(ARUN) validate
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check runner tests scripts bench
+	$(BIN)/ruff format --check runner tests scripts bench
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy runner
+
+unit: $(VENV)/.installed-dev
+	rm -f .coverage .coverage.*
+	$(BIN)/coverage run -m pytest -q
+	$(BIN)/coverage combine -q
+	$(BIN)/coverage report --fail-under=90
+
+test: lint typecheck unit
+
+clean:
+	rm -rf $(VENV) .coverage .coverage.* .mypy_cache .ruff_cache .pytest_cache

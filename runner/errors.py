@@ -1,0 +1,25 @@
+"""The one error family. Anything raised as a RunnerError is a user-facing problem: exit 1, no traceback."""
+
+from __future__ import annotations
+
+
+class RunnerError(Exception):
+    """A problem the user can fix; its message says what happened, where, and what to do."""
+
+    exit_code = 1
+
+
+class ConfigError(RunnerError):
+    """Bad or contradictory configuration (flags, environment, .env)."""
+
+
+class ValidationFailed(RunnerError):
+    """Project files did not validate; the diagnostics were already printed."""
+
+
+class ApiError(RunnerError):
+    """The API answered with an error that arun cannot recover from."""
+
+
+class HostedApiGone(ApiError):
+    """The hosted Assistants API at api.openai.com was shut down on 2026-08-26."""

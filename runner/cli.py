@@ -7,7 +7,6 @@ never pay for (or depend on) the `openai` import.
 from __future__ import annotations
 
 import os
-import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +31,52 @@ class Context:
         self.debug = debug
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class ArunGroup(click.Group):
+    """Maps every outcome to arun's exit codes, the same under `arun` and under click's CliRunner."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_USER_ERROR
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            # Usage mistakes are user errors like any other: exit 1, so 2 only ever means "plan has changes".
+            exc.exit_code = EXIT_USER_ERROR
+            raise
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except RunnerError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except Exception as exc:
+            if _debug_requested(ctx):
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            click.echo(
+                f"Internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in arun. Run again with --debug for the traceback, and report it.",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL_ERROR)
+
+
+def _debug_requested(ctx: click.Context) -> bool:
+    obj = ctx.find_object(Context)
+    return bool(obj and obj.debug) or os.environ.get("ARUN_DEBUG", "") not in ("", "0")
+
+
+@click.group(
+    cls=ArunGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="arun")
 @click.option(
     "-C",
@@ -76,41 +120,12 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     return run_validate(obj.root, list(paths), as_json=as_json)
 
 
-def _debug_requested(argv: Sequence[str]) -> bool:
-    return "--debug" in argv or os.environ.get("ARUN_DEBUG", "") not in ("", "0")
+@cli.result_callback()
+@click.pass_context
+def _exit_with(ctx: click.Context, result: Any, **_: Any) -> None:
+    ctx.exit(result if isinstance(result, int) else EXIT_OK)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point: maps outcomes to exit codes (0/1/2 from commands, 1 user error, 3 bug, 130)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    sys.exit(run(args))
-
-
-def run(args: list[str]) -> int:
-    try:
-        result: Any = cli.main(args=args, prog_name="arun", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        # Usage mistakes are user errors like any other: exit 1, so that 2 only ever means "plan has changes".
-        exc.show()
-        return EXIT_USER_ERROR
-    except click.exceptions.Abort:
-        click.echo("Interrupted.", err=True)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        return EXIT_INTERRUPTED
-    except RunnerError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        return exc.exit_code
-    except Exception as exc:
-        if _debug_requested(args):
-            traceback.print_exc()
-        click.echo(
-            f"Internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in arun. Run again with --debug for the traceback and report it.",
-            err=True,
-        )
-        return EXIT_INTERNAL_ERROR
-    return result if isinstance(result, int) else EXIT_OK
+    """Console entry point: exit 0/1/2 from commands, 1 for user errors, 3 for bugs, 130 on Ctrl-C."""
+    cli.main(args=None if argv is None else list(argv), prog_name="arun")

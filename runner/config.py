@@ -57,14 +57,20 @@ def read_environment(root: Path, environ: Mapping[str, str] | None = None) -> di
     """The real environment laid over the project's `.env`; the real environment always wins."""
     real = dict(os.environ if environ is None else environ)
     dotenv_path = root / ".env"
-    from_file = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None} if dotenv_path.is_file() else {}
+    from_file = (
+        {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+        if dotenv_path.is_file()
+        else {}
+    )
     return {**from_file, **real}
 
 
 def _check_base_url(url: str, source: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"base URL {url!r} (from {source}) is not an http(s) URL, e.g. http://127.0.0.1:8787/v1")
+        raise ConfigError(
+            f"base URL {url!r} (from {source}) is not an http(s) URL, e.g. http://127.0.0.1:8787/v1"
+        )
     if parts.path in ("", "/"):
         raise ConfigError(
             f"base URL {url!r} (from {source}) has no path; Assistants servers serve under /v1: "
@@ -98,7 +104,9 @@ def resolve_settings(
         url, source = "", ""
     key = api_key or env.get("OPENAI_API_KEY") or None
     if url:
-        return Settings(Backend.REMOTE, base_url=_check_base_url(url, source), api_key=key or NO_KEY, source=source)
+        return Settings(
+            Backend.REMOTE, base_url=_check_base_url(url, source), api_key=key or NO_KEY, source=source
+        )
     if key:
         # A key and no base URL used to mean api.openai.com; its Assistants API is gone.
         raise HostedApiGone(HOSTED_GONE_MESSAGE)

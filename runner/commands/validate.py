@@ -27,5 +27,7 @@ def run_validate(root: Path, paths: list[Path], *, as_json: bool = False) -> int
             click.echo(f"{result.files_checked} {noun} valid.", err=True)
         else:
             count = len(result.diagnostics)
-            click.echo(f"{count} error{'s' if count != 1 else ''} in {result.files_checked} {noun}.", err=True)
+            click.echo(
+                f"{count} error{'s' if count != 1 else ''} in {result.files_checked} {noun}.", err=True
+            )
     return 0 if result.ok else 1

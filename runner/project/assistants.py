@@ -95,7 +95,9 @@ class AssistantChecker:
         if "instructions_file" not in data:
             return data.get("instructions")
         if "instructions" in data:
-            self.fail(("instructions_file",), "use either instructions or instructions_file, not both", at_key=True)
+            self.fail(
+                ("instructions_file",), "use either instructions or instructions_file, not both", at_key=True
+            )
             return None
         try:
             rel = resolve_file(self.root, data["instructions_file"])
@@ -124,7 +126,9 @@ class AssistantChecker:
                 label = f"function {spec['name']!r}"
                 if "parameters" in spec and (problem := schema_problem(spec["parameters"])):
                     self.fail(("tools", index, "function", "parameters"), problem)
-                function = FunctionTool(spec["name"], spec.get("description"), spec.get("parameters"), spec.get("strict"))
+                function = FunctionTool(
+                    spec["name"], spec.get("description"), spec.get("parameters"), spec.get("strict")
+                )
                 where: JsonPath = ("tools", index, "function", "name")
             else:
                 label = f"tool {kind!r}"
@@ -157,7 +161,11 @@ class AssistantChecker:
     def _files(self, group: str, tool: str, tools: list[Tool]) -> list[str]:
         written = self.data.get("files", {}).get(group, [])
         if written and tool not in {t.type for t in tools}:
-            self.fail(("files", group), f"files for {tool} need the tool: add '- type: {tool}' to tools", at_key=True)
+            self.fail(
+                ("files", group),
+                f"files for {tool} need the tool: add '- type: {tool}' to tools",
+                at_key=True,
+            )
         found: list[str] = []
         for index, raw in enumerate(written):
             try:

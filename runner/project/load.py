@@ -41,11 +41,15 @@ def _selected(root: Path, paths: Sequence[Path]) -> set[Path]:
     for given in paths:
         target = given if given.is_absolute() else root / given
         if not target.exists():
-            raise RunnerError(f"{given}: no such file or folder (paths are relative to the project root {root})")
+            raise RunnerError(
+                f"{given}: no such file or folder (paths are relative to the project root {root})"
+            )
         target = target.resolve()
         kind = next((d for d in (ASSISTANTS_DIR, SCENARIOS_DIR) if target.is_relative_to(root / d)), None)
         if kind is None:
-            raise RunnerError(f"{given}: not inside {ASSISTANTS_DIR}/ or {SCENARIOS_DIR}/ of the project {root}")
+            raise RunnerError(
+                f"{given}: not inside {ASSISTANTS_DIR}/ or {SCENARIOS_DIR}/ of the project {root}"
+            )
         if target.is_dir():
             chosen.update(_yaml_files(target))
         elif target.suffix not in YAML_SUFFIXES:

@@ -52,7 +52,9 @@ def resolve_files(root: Path, raw: str) -> list[str]:
             raise PathProblem(f"{raw!r} resolves outside the project (through a symbolic link)")
         size = match.stat().st_size
         if size > MAX_UPLOAD_BYTES:
-            raise PathProblem(f"{match.relative_to(root).as_posix()!r} is {size:,} bytes; the API's limit is 512 MB")
+            raise PathProblem(
+                f"{match.relative_to(root).as_posix()!r} is {size:,} bytes; the API's limit is 512 MB"
+            )
         found.append(match.relative_to(root).as_posix())
     return found
 

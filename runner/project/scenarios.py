@@ -105,7 +105,8 @@ class ScenarioChecker:
                         at_key=True,
                     )
         expectations = [
-            self._expectation((*path, "expect", j), item, assistant) for j, item in enumerate(raw.get("expect", []))
+            self._expectation((*path, "expect", j), item, assistant)
+            for j, item in enumerate(raw.get("expect", []))
         ]
         return Turn(
             index=index,
@@ -129,7 +130,9 @@ class ScenarioChecker:
             attachments.append(Attachment(rel, tuple(item["tools"])))
         return UserMessage(raw["text"], tuple(attachments))
 
-    def _expectation(self, path: JsonPath, raw: dict[str, Any], assistant: Assistant | None) -> Expectation | None:
+    def _expectation(
+        self, path: JsonPath, raw: dict[str, Any], assistant: Assistant | None
+    ) -> Expectation | None:
         kinds = [k for k in raw if k in EXPECTATION_KINDS]
         if not kinds:
             self.fail(path, f"expectation names no check: use one of {', '.join(EXPECTATION_KINDS)}")
@@ -141,7 +144,11 @@ class ScenarioChecker:
         kind = kinds[0]
         value = raw[kind]
         if "ignore_case" in raw and kind not in TEXT_KINDS:
-            self.fail((*path, "ignore_case"), f"ignore_case applies to {', '.join(TEXT_KINDS)}, not {kind}", at_key=True)
+            self.fail(
+                (*path, "ignore_case"),
+                f"ignore_case applies to {', '.join(TEXT_KINDS)}, not {kind}",
+                at_key=True,
+            )
         if kind == "regex":
             try:
                 re.compile(value)
@@ -165,4 +172,4 @@ class ScenarioChecker:
             self.fail(path, str(exc))
             return
         if rel not in assistant.file_search_files:
-            self.fail(path, f"{rel!r} is not among assistant {assistant.key!r}'s file_search files")
+            self.fail(path, f"{rel!r} is not one of the file_search files of assistant {assistant.key!r}")

@@ -103,7 +103,11 @@ class _Converter:
         self.root = root
 
     def _resolve(self, schema: Any) -> Any:
-        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and schema["$ref"].startswith("#/"):
+        while (
+            isinstance(schema, dict)
+            and isinstance(schema.get("$ref"), str)
+            and schema["$ref"].startswith("#/")
+        ):
             node: Any = self.root
             for part in schema["$ref"][2:].split("/"):
                 node = node[part]
@@ -197,13 +201,21 @@ class _Converter:
             return
         if chosen is None:
             actual = _json_type(value)
-            fitting = [i for i, b in enumerate(branches) if any(_type_matches(t, actual) for t in self._branch_types(b))]
+            fitting = [
+                i
+                for i, b in enumerate(branches)
+                if any(_type_matches(t, actual) for t in self._branch_types(b))
+            ]
             if len(fitting) == 1:
                 chosen = fitting[0]
             elif not fitting:
                 wanted: list[str] = []
                 for branch in branches:
-                    wanted.extend(_TYPE_NAMES[t] for t in sorted(self._branch_types(branch)) if _TYPE_NAMES[t] not in wanted)
+                    wanted.extend(
+                        _TYPE_NAMES[t]
+                        for t in sorted(self._branch_types(branch))
+                        if _TYPE_NAMES[t] not in wanted
+                    )
                 yield self.doc.diag(path, f"expected {' or '.join(wanted)}, got {describe(value)}")
                 return
         if chosen is not None and by_branch.get(chosen):

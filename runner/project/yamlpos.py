@@ -50,7 +50,9 @@ class Document:
     def key_pos(self, path: JsonPath) -> Position:
         return self.keys.get(path) or self.value_pos(path)
 
-    def diag(self, path: JsonPath, message: str, *, at_key: bool = False, where: JsonPath | None = None) -> Diagnostic:
+    def diag(
+        self, path: JsonPath, message: str, *, at_key: bool = False, where: JsonPath | None = None
+    ) -> Diagnostic:
         pos = self.key_pos(path) if at_key else self.value_pos(path)
         shown = path if where is None else where
         return Diagnostic(self.rel, pos.line, pos.column, render_path(shown), message)
@@ -77,11 +79,17 @@ def read_text(path: Path, rel: str) -> str:
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise _problem(
-            rel, 1, 1, "(file)", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (10 MB): split it up"
+            rel,
+            1,
+            1,
+            "(file)",
+            f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,} (10 MB): split it up",
         )
     raw = path.read_bytes()
     if b"\x00" in raw:
-        raise _problem(rel, 1, 1, "(file)", "file is binary (it contains NUL bytes); expected UTF-8 YAML text")
+        raise _problem(
+            rel, 1, 1, "(file)", "file is binary (it contains NUL bytes); expected UTF-8 YAML text"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -89,7 +97,11 @@ def read_text(path: Path, rel: str) -> str:
         line = before.count(b"\n") + 1
         column = exc.start - (before.rfind(b"\n") + 1) + 1
         raise _problem(
-            rel, line, column, "(file)", f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8"
+            rel,
+            line,
+            column,
+            "(file)",
+            f"file is not UTF-8 text (byte 0x{raw[exc.start]:02x}); save it as UTF-8",
         ) from None
     return text.removeprefix("\ufeff")
 
@@ -108,7 +120,11 @@ def load_yaml(path: Path, rel: str) -> Document:
     if len(nodes) > 1:
         second = _pos(nodes[1])
         raise _problem(
-            rel, second.line, second.column, "(yaml)", "only one YAML document per file: remove the second '---'"
+            rel,
+            second.line,
+            second.column,
+            "(yaml)",
+            "only one YAML document per file: remove the second '---'",
         )
     if not nodes or nodes[0] is None:
         raise _problem(rel, 1, 1, "(file)", "file is empty: expected a mapping of keys to values")
@@ -213,7 +229,9 @@ class _Builder:
             result[key] = self.build(value_node, child)
         for merged in merges:
             if not isinstance(merged, MappingNode):
-                self.problems.append(self.doc.diag(path, "'<<' (merge) needs a mapping or a list of mappings"))
+                self.problems.append(
+                    self.doc.diag(path, "'<<' (merge) needs a mapping or a list of mappings")
+                )
                 continue
             self._merge(merged, path, result)
         return result
@@ -240,7 +258,9 @@ class _Builder:
             value = self._scalar(key_node, path)
             if isinstance(value, str):
                 return value
-            shown = "null" if value is None else repr(value).lower() if isinstance(value, bool) else repr(value)
+            shown = (
+                "null" if value is None else repr(value).lower() if isinstance(value, bool) else repr(value)
+            )
             message = f"key {shown} is not text: quote it ('{key_node.value}':)"
         else:
             message = "a key must be plain text, not a list or mapping"

@@ -84,7 +84,9 @@ def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
 
 
 def test_recursive_alias(tmp_path: Path) -> None:
-    assert problems(tmp_path, "a: &a [1, *a]\n") == ["doc.yaml:1:4: a[1]: recursive YAML alias: a value contains itself"]
+    assert problems(tmp_path, "a: &a [1, *a]\n") == [
+        "doc.yaml:1:4: a[1]: recursive YAML alias: a value contains itself"
+    ]
 
 
 def test_deep_nesting(tmp_path: Path) -> None:
@@ -129,4 +131,7 @@ def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
         handle.truncate(MAX_FILE_BYTES + 1)
     with pytest.raises(YamlProblem) as caught:
         load_yaml(path, "doc.yaml")
-    assert caught.value.diagnostics[0].message == "file is 10,485,761 bytes; the limit is 10,485,760 (10 MB): split it up"
+    assert (
+        caught.value.diagnostics[0].message
+        == "file is 10,485,761 bytes; the limit is 10,485,760 (10 MB): split it up"
+    )

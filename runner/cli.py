@@ -40,7 +40,7 @@ class ArunGroup(click.Group):
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as exc:
-            exc.exit_code = EXIT_USER_ERROR
+            exc.exit_code = EXIT_USER_ERROR  # type: ignore[misc]  # an instance override, on purpose
             raise
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -48,7 +48,7 @@ class ArunGroup(click.Group):
             return super().invoke(ctx)
         except click.UsageError as exc:
             # Usage mistakes are user errors like any other: exit 1, so 2 only ever means "plan has changes".
-            exc.exit_code = EXIT_USER_ERROR
+            exc.exit_code = EXIT_USER_ERROR  # type: ignore[misc]  # an instance override, on purpose
             raise
         except (click.exceptions.Exit, click.ClickException):
             raise

@@ -6,7 +6,7 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError, best_match
@@ -137,7 +137,7 @@ class _Converter:
             yield self.doc.diag(path, self._message(error))
 
     def _message(self, error: ValidationError) -> str:
-        kind, limit, value = error.validator, error.validator_value, error.instance
+        kind, limit, value = error.validator, cast(Any, error.validator_value), cast(Any, error.instance)
         if kind == "type":
             wanted = [limit] if isinstance(limit, str) else list(limit)
             names = " or ".join(_TYPE_NAMES.get(w, w) for w in wanted)
@@ -180,7 +180,7 @@ class _Converter:
         schema = self._resolve(error.schema)
         known = set(schema.get("properties", {}))
         in_expectation = len(path) >= 2 and path[-2] == "expect" and isinstance(path[-1], int)
-        for key in error.instance:
+        for key in cast(dict[str, Any], error.instance):
             if key in known:
                 continue
             if in_expectation:
@@ -190,8 +190,8 @@ class _Converter:
             yield self.doc.diag((*path, key), message, at_key=True, where=path)
 
     def _alternatives(self, error: ValidationError, path: JsonPath) -> Iterator[Diagnostic]:
-        branches = [self._resolve(b) for b in error.validator_value]
-        value = error.instance
+        branches = [self._resolve(b) for b in cast(list[Any], error.validator_value)]
+        value: Any = error.instance
         by_branch: dict[int, list[ValidationError]] = {}
         for sub in error.context or []:
             by_branch.setdefault(int(sub.relative_schema_path[0]), []).append(sub)

@@ -120,6 +120,68 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     return run_validate(obj.root, list(paths), as_json=as_json)
 
 
+@cli.command()
+@click.argument("golden", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for pull requests and GITHUB_STEP_SUMMARY, json for machines.",
+)
+@click.option(
+    "--include",
+    type=click.Choice(["usage"]),
+    multiple=True,
+    help="Also compare a section that is ignored by default (token usage).",
+)
+@click.option(
+    "--text-similarity",
+    type=click.FloatRange(0, 1, min_open=True),
+    metavar="X",
+    help="Reply texts at least this similar (0-1, e.g. 0.8) count as equal. Structure always compares exactly.",
+)
+@click.option(
+    "--allow-orphans", is_flag=True, help="Golden transcripts without a new one do not fail the diff."
+)
+@click.option(
+    "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML to this file."
+)
+def diff(
+    golden: Path,
+    new: Path,
+    fmt: str,
+    include: tuple[str, ...],
+    text_similarity: float | None,
+    allow_orphans: bool,
+    junit: Path | None,
+) -> int:
+    """Compare two sets of transcripts, scenario by scenario and turn by turn.
+
+    Everything compares except token usage; structure (statuses, tool calls and their JSON arguments,
+    expectation outcomes) exactly, reply text exactly unless --text-similarity allows a tolerance.
+    Exits 0 when the sets match, 1 when they differ (a scenario changed, is new, or lost its golden).
+
+    \b
+    Example:
+      arun diff transcripts/ .arun/transcripts/
+      arun diff transcripts/ .arun/transcripts/ --text-similarity 0.8 --format markdown
+    """
+    from runner.commands.diff import run_diff
+
+    return run_diff(
+        golden,
+        new,
+        fmt=fmt,  # type: ignore[arg-type]  # click.Choice guarantees one of the literals
+        include_usage="usage" in include,
+        text_similarity=text_similarity,
+        allow_orphans=allow_orphans,
+        junit=junit,
+    )
+
+
 @cli.result_callback()
 @click.pass_context
 def _exit_with(ctx: click.Context, result: Any, **_: Any) -> None:

@@ -94,7 +94,9 @@ def test_version() -> None:
     assert (code, out) == (0, f"arun, version {cli_module.__version__}\n")
 
 
-@pytest.mark.parametrize("args", [["--help"], ["validate"], ["validate", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["validate"], ["validate", "--help"], ["diff", "--help"], ["diff", "a", "b"]]
+)
 def test_commands_without_an_api_do_not_import_openai(args: list[str]) -> None:
     probe = (
         "import sys\n"

@@ -24,6 +24,10 @@ MAX_ALIAS_EXPANSION = 100_000
 MAX_DEPTH = 64
 
 _TAG = "tag:yaml.org,2002:"
+# libyaml composes ~10x faster than the pure-Python parser but overflows the C stack on very deep nesting
+# (a segfault, not an exception), so it only gets texts that cannot nest deeply.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", None)
+_FAST_DEPTH_BOUND = 2_000
 _SCALARS = SafeConstructor()
 
 
@@ -106,10 +110,25 @@ def read_text(path: Path, rel: str) -> str:
     return text.removeprefix("\ufeff")
 
 
+def _nesting_bound(text: str) -> int:
+    """An upper bound of how deep `text` can nest: every level needs a bracket, a dash, a '?' or indentation."""
+    indent = max((len(line) - len(line.lstrip(" ")) for line in text.split("\n")), default=0)
+    return indent + sum(text.count(ch) for ch in "[{-?")
+
+
+def _compose(text: str) -> list[Node]:
+    if _FAST_LOADER is not None and _nesting_bound(text) < _FAST_DEPTH_BOUND:
+        try:
+            return list(yaml.compose_all(text, Loader=_FAST_LOADER))
+        except yaml.YAMLError:
+            pass  # parse again below: the pure-Python parser's messages are the documented ones
+    return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+
+
 def load_yaml(path: Path, rel: str) -> Document:
     text = read_text(path, rel)
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)

@@ -135,3 +135,17 @@ def test_oversized_file_is_refused_before_reading(tmp_path: Path) -> None:
         caught.value.diagnostics[0].message
         == "file is 10,485,761 bytes; the limit is 10,485,760 (10 MB): split it up"
     )
+
+
+def test_very_deep_nesting_takes_the_safe_parser(tmp_path: Path) -> None:
+    # libyaml would overflow the C stack here (a segfault); the pure-Python parser raises instead.
+    assert problems(tmp_path, "a: " + "[" * 50_000 + "]" * 50_000 + "\n") == [
+        "doc.yaml:1:1: (yaml): YAML is nested too deeply"
+    ]
+
+
+def test_fast_and_safe_parsers_agree_on_positions(tmp_path: Path) -> None:
+    text = "a:\n  - b: 1\n    c: [x, {d: 2}]\n" + "# " + "-" * 3000 + "\n"
+    fast = load(tmp_path, "a:\n  - b: 1\n    c: [x, {d: 2}]\n")
+    slow = load(tmp_path, text)
+    assert fast.values == slow.values and fast.keys == slow.keys

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Collection
+from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
@@ -27,12 +27,12 @@ def run_diff(
     text_similarity: float | None = None,
     allow_orphans: bool = False,
     junit: Path | None = None,
-    only: Collection[str] | None = None,
+    owns: Callable[[str], bool] | None = None,
 ) -> int:
     for label, folder in (("GOLDEN", golden), ("NEW", new)):
         if not folder.is_dir():
             raise RunnerError(f"{label} {folder} is not a folder of transcripts")
-    options = Options(include_usage, text_similarity, allow_orphans, only)
+    options = Options(include_usage, text_similarity, allow_orphans, owns)
     result = compare_sets(golden, new, options)
     emit(result, fmt)
     if junit is not None:

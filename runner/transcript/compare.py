@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -20,8 +20,8 @@ class Options:
     # None: reply text must match exactly; X in (0, 1]: texts at least this similar count as equal.
     text_similarity: float | None = None
     allow_orphans: bool = False
-    # With --shard, only these scenarios count; goldens of other shards are neither compared nor orphans.
-    only: Collection[str] | None = None
+    # With --shard, only the shard's scenarios count; other shards' goldens are neither compared nor orphans.
+    owns: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -127,10 +127,10 @@ def compare_transcripts(golden: dict[str, Any], new: dict[str, Any], options: Op
 def compare_sets(golden_dir: Path, new_dir: Path, options: Options) -> DiffResult:
     golden = dict(transcript_files(golden_dir))
     new = dict(transcript_files(new_dir))
-    if options.only is not None:
-        wanted = set(options.only)
-        golden = {k: v for k, v in golden.items() if k in wanted}
-        new = {k: v for k, v in new.items() if k in wanted}
+    if options.owns is not None:
+        owns = options.owns
+        golden = {k: v for k, v in golden.items() if owns(k)}
+        new = {k: v for k, v in new.items() if owns(k)}
     results: list[ScenarioDiff] = []
     for name in sorted(set(golden) | set(new)):
         if name not in new:

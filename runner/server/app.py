@@ -6,6 +6,7 @@ import asyncio
 import hmac
 import json
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from runner.server.exceptions import (
     ApiError,
     IncorrectApiKey,
     InternalError,
+    InvalidRequest,
     MethodNotAllowed,
     MissingApiKey,
     PayloadTooLarge,
@@ -63,7 +65,12 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
         return _error(MethodNotAllowed(f"Method {request.method} is not allowed for {request.url.path}."))
-    return _error(RouteNotFound(request.method, request.url.path))
+    if exc.status_code == 404:
+        return _error(RouteNotFound(request.method, request.url.path))
+    # Starlette's own refusals, such as a malformed multipart body.
+    refused = InvalidRequest(str(exc.detail))
+    refused.status = exc.status_code
+    return _error(refused)
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
@@ -90,6 +97,14 @@ class Guard:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = int(message["status"])
+                # The headers the real API adds to every answer; the SDK reads x-request-id.
+                elapsed = round((time.perf_counter() - started) * 1000)
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", f"req_{secrets.token_hex(16)}".encode()),
+                    (b"openai-version", b"2020-10-01"),
+                    (b"openai-processing-ms", str(elapsed).encode()),
+                ]
             await send(message)
 
         try:

@@ -5,6 +5,7 @@ import pytest
 from conftest import API_KEY, Contract, make_client
 
 from runner.server.embedded import EmbeddedServer
+from runner.server.exceptions import RateLimited
 
 
 def test_wrong_key_is_refused_without_echoing_it(server: EmbeddedServer, contract: Contract) -> None:
@@ -117,3 +118,25 @@ def test_unknown_nested_parameter(client: openai.OpenAI) -> None:
         "param": "ranking_options.boost",
         "code": "unknown_parameter",
     }
+
+
+def test_answers_carry_the_real_apis_request_headers(client: openai.OpenAI) -> None:
+    raw = client.beta.assistants.with_raw_response.list()
+    assert raw.headers["openai-version"] == "2020-10-01"
+    assert raw.headers["x-request-id"].startswith("req_") and len(raw.headers["x-request-id"]) == 36
+    assert raw.parse().data == []
+
+
+def test_malformed_multipart_is_a_400(server: EmbeddedServer, contract: Contract) -> None:
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "multipart/form-data; boundary=x"}
+    with openai.DefaultHttpx2Client(event_hooks={"response": [contract.sync_hook]}, trust_env=False) as http:
+        response = http.post(f"{server.base_url}/files", content=b"--y\r\nbroken", headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    contract.assert_clean()
+
+
+def test_rate_limit_error_tells_when_to_retry() -> None:
+    limited = RateLimited("Rate limit reached for requests.", retry_after=1.5)
+    assert (limited.status, limited.headers()) == (429, {"retry-after": "1.5"})
+    assert limited.body()["error"]["code"] == "rate_limit_exceeded"

@@ -182,6 +182,53 @@ def diff(
     )
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option(
+    "--port", type=int, default=8787, show_default=True, help="Port to listen on (0: any free port)."
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=".arun/local.db",
+    show_default=True,
+    help="SQLite file that keeps all state (relative to the project root).",
+)
+@click.option("--api-key", help="Key clients must send (default: OPENAI_API_KEY, else one is generated).")
+@click.option("--latency", type=float, default=0.0, help="Seconds of delay added to every request.")
+@click.option(
+    "--access-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Append one JSON line per request (method, path, status, ms) to this file.",
+)
+@click.pass_obj
+def serve(
+    obj: Context,
+    host: str,
+    port: int,
+    db: Path,
+    api_key: str | None,
+    latency: float,
+    access_log: Path | None,
+) -> int:
+    """Run the local Assistants API server (Assistants v2, Files, Vector stores) under /v1.
+
+    Every request needs `Authorization: Bearer KEY`. Without --api-key or OPENAI_API_KEY a key is
+    generated and printed once. State survives restarts in the --db file.
+
+    \b
+    Example:
+      arun serve --port 8787 --access-log .arun/access.jsonl
+      OPENAI_BASE_URL=http://127.0.0.1:8787/v1 arun apply
+    """
+    from runner.commands.serve import ServeOptions, run_serve
+
+    options = ServeOptions(
+        host=host, port=port, db=db, api_key=api_key, latency=latency, access_log=access_log
+    )
+    return run_serve(options, obj.root)
+
+
 @cli.result_callback()
 @click.pass_context
 def _exit_with(ctx: click.Context, result: Any, **_: Any) -> None:

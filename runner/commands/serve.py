@@ -1,0 +1,96 @@
+"""`arun serve`: the local Assistants API server in the foreground."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from runner.errors import ConfigError
+
+DEFAULT_DB = Path(".arun") / "local.db"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 8787
+    db: Path = DEFAULT_DB
+    api_key: str | None = None
+    latency: float = 0.0
+    access_log: Path | None = None
+
+
+def resolve_api_key(flag: str | None, environ: dict[str, str]) -> tuple[str, bool]:
+    """The key to require, and whether it was made up here (and so must be shown, once)."""
+    from runner.server.embedded import generate_api_key
+
+    if flag:
+        return flag, False
+    if environ.get("OPENAI_API_KEY"):
+        return environ["OPENAI_API_KEY"], False
+    return generate_api_key(), True
+
+
+def bind(host: str, port: int) -> socket.socket:
+    # Binding here, before uvicorn starts, is what lets `--port 0` print the port it really got.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}. Pick another --port.") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run_serve(
+    options: ServeOptions,
+    root: Path,
+    out: IO[str] = sys.stdout,
+    environ: dict[str, str] | None = None,
+    runner: Callable[[object, socket.socket], None] | None = None,
+) -> int:
+    import uvicorn
+
+    from runner.server.app import Settings, create_app
+    from runner.server.models import Backend
+
+    if options.latency < 0:
+        raise ConfigError("--latency must be zero or more seconds.")
+    api_key, generated = resolve_api_key(options.api_key, dict(os.environ if environ is None else environ))
+    db_path = options.db if options.db.is_absolute() else root / options.db
+    log_file = None
+    if options.access_log is not None:
+        log_path = options.access_log if options.access_log.is_absolute() else root / options.access_log
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        log_file = log_path.open("a", encoding="utf-8")
+    sock = bind(options.host, options.port)
+    backend = Backend(db_path)
+    try:
+        settings = Settings(db_path=db_path, api_key=api_key, latency=options.latency, access_log=log_file)
+        app = create_app(settings, backend)
+        port = sock.getsockname()[1]
+        host = f"[{options.host}]" if ":" in options.host else options.host
+        print(f"arun local server: http://{host}:{port}/v1 (state in {db_path})", file=out, flush=True)
+        if generated:
+            # Printed once, like Jupyter's token; it is never written anywhere else.
+            print(f"API key for this session: {api_key}", file=out, flush=True)
+        if runner is not None:
+            runner(app, sock)
+        else:  # pragma: no cover - exercised by the subprocess test, which coverage does not follow
+            config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+            uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+        backend.close()
+        if log_file is not None:
+            log_file.close()
+    return 0

@@ -1,0 +1,87 @@
+"""The server in-process: uvicorn on a free loopback port in a background thread, for one command's life."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import uvicorn
+
+from runner.server.app import Limits, Settings, create_app
+from runner.server.models import Backend
+
+
+def generate_api_key() -> str:
+    return "sk-local-" + secrets.token_urlsafe(24)
+
+
+class EmbeddedServer:
+    """`with EmbeddedServer(path) as server:`, then use `server.base_url` and `server.api_key`."""
+
+    def __init__(
+        self,
+        db_path: Path,
+        api_key: str | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        limits: Limits | None = None,
+        latency: float = 0.0,
+        access_log: IO[str] | None = None,
+    ) -> None:
+        self.api_key = api_key or generate_api_key()
+        self.db_path = db_path
+        self._settings = Settings(
+            db_path=db_path,
+            api_key=self.api_key,
+            limits=limits or Limits(),
+            latency=latency,
+            access_log=access_log,
+        )
+        self._host = host
+        self._port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._backend: Backend | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._host}:{self.port}/v1"
+
+    def start(self) -> EmbeddedServer:
+        self._backend = Backend(self.db_path)
+        app = create_app(self._settings, self._backend)
+        config = uvicorn.Config(
+            app, host=self._host, port=self._port, log_level="warning", lifespan="off", access_log=False
+        )
+        server = uvicorn.Server(config)
+        self._server = server
+        self._thread = threading.Thread(target=server.run, name="arun-local-server", daemon=True)
+        self._thread.start()
+        while not server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the local server could not start (is the port free?)")
+            time.sleep(0.002)
+        self.port = int(server.servers[0].sockets[0].getsockname()[1])
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None and self._thread is not None:
+            self._server.should_exit = True
+            self._thread.join(timeout=10)
+        if self._backend is not None:
+            self._backend.close()
+        self._server = self._thread = self._backend = None
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()

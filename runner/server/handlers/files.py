@@ -1,0 +1,63 @@
+"""Files: multipart upload, list, retrieve, delete, content."""
+
+from __future__ import annotations
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from runner.server.exceptions import InvalidRequest, MissingParameter, PayloadTooLarge
+from runner.server.handlers._common import answer, backend, page, path, query
+from runner.server.validation import validate
+
+
+async def create_file(request: Request) -> Response:
+    limits = request.app.state.limits
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidRequest("Expected a multipart/form-data body with the fields 'file' and 'purpose'.")
+    async with request.form(max_files=1, max_fields=10) as form:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise MissingParameter("file")
+        # The name is kept as data only: it never becomes a path on this machine.
+        filename = upload.filename or "upload"
+        content = await upload.read(limits.max_upload_bytes + 1)
+        if len(content) > limits.max_upload_bytes:
+            raise PayloadTooLarge(None, limits.max_upload_bytes, "File")
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    expires_after = None
+    if "expires_after[anchor]" in fields or "expires_after[seconds]" in fields:
+        seconds = fields.get("expires_after[seconds]", "")
+        expires_after = {
+            "anchor": fields.get("expires_after[anchor]"),
+            "seconds": int(seconds) if seconds.isdigit() else seconds,
+        }
+    checked = validate(
+        "CreateFileRequest",
+        {"file": filename, **{k: v for k, v in fields.items() if not k.startswith("expires_after")}}
+        | ({"expires_after": expires_after} if expires_after else {}),
+    )
+    created = backend(request).files.create(
+        filename, content, checked["purpose"], checked.get("expires_after")
+    )
+    return answer(created)
+
+
+async def list_files(request: Request) -> Response:
+    listing = backend(request).files.list_files(
+        page(request, max_limit=10000, default_limit=10000), purpose=query(request, "purpose")
+    )
+    return answer(listing)
+
+
+async def retrieve_file(request: Request) -> Response:
+    return answer(backend(request).files.get(path(request, "file_id")))
+
+
+async def delete_file(request: Request) -> Response:
+    return answer(backend(request).files.delete(path(request, "file_id")))
+
+
+async def download_file(request: Request) -> Response:
+    content = backend(request).files.content(path(request, "file_id"))
+    return Response(content, media_type="application/octet-stream")

@@ -1,0 +1,49 @@
+"""The route table (moto's urls.py): path, handler, method. Everything is served under /v1."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from runner.server.handlers import assistants as a
+from runner.server.handlers import files as f
+from runner.server.handlers import vector_stores as v
+
+_VS = "/vector_stores/{vector_store_id}"
+
+ROUTES = [
+    Route("/assistants", a.create_assistant, methods=["POST"]),
+    Route("/assistants", a.list_assistants, methods=["GET"]),
+    Route("/assistants/{assistant_id}", a.get_assistant, methods=["GET"]),
+    Route("/assistants/{assistant_id}", a.modify_assistant, methods=["POST"]),
+    Route("/assistants/{assistant_id}", a.delete_assistant, methods=["DELETE"]),
+    Route("/threads", a.create_thread, methods=["POST"]),
+    Route("/threads/{thread_id}", a.get_thread, methods=["GET"]),
+    Route("/threads/{thread_id}", a.modify_thread, methods=["POST"]),
+    Route("/threads/{thread_id}", a.delete_thread, methods=["DELETE"]),
+    Route("/threads/{thread_id}/messages", a.create_message, methods=["POST"]),
+    Route("/threads/{thread_id}/messages", a.list_messages, methods=["GET"]),
+    Route("/threads/{thread_id}/messages/{message_id}", a.get_message, methods=["GET"]),
+    Route("/threads/{thread_id}/messages/{message_id}", a.modify_message, methods=["POST"]),
+    Route("/threads/{thread_id}/messages/{message_id}", a.delete_message, methods=["DELETE"]),
+    Route("/files", f.create_file, methods=["POST"]),
+    Route("/files", f.list_files, methods=["GET"]),
+    Route("/files/{file_id}", f.retrieve_file, methods=["GET"]),
+    Route("/files/{file_id}", f.delete_file, methods=["DELETE"]),
+    Route("/files/{file_id}/content", f.download_file, methods=["GET"]),
+    Route("/vector_stores", v.create_vector_store, methods=["POST"]),
+    Route("/vector_stores", v.list_vector_stores, methods=["GET"]),
+    Route(_VS, v.get_vector_store, methods=["GET"]),
+    Route(_VS, v.modify_vector_store, methods=["POST"]),
+    Route(_VS, v.delete_vector_store, methods=["DELETE"]),
+    Route(f"{_VS}/files", v.create_vector_store_file, methods=["POST"]),
+    Route(f"{_VS}/files", v.list_vector_store_files, methods=["GET"]),
+    Route(f"{_VS}/files/{{file_id}}", v.get_vector_store_file, methods=["GET"]),
+    Route(f"{_VS}/files/{{file_id}}", v.update_vector_store_file_attributes, methods=["POST"]),
+    Route(f"{_VS}/files/{{file_id}}", v.delete_vector_store_file, methods=["DELETE"]),
+    Route(f"{_VS}/files/{{file_id}}/content", v.retrieve_vector_store_file_content, methods=["GET"]),
+    Route(f"{_VS}/file_batches", v.create_vector_store_file_batch, methods=["POST"]),
+    Route(f"{_VS}/file_batches/{{batch_id}}", v.get_vector_store_file_batch, methods=["GET"]),
+    Route(f"{_VS}/file_batches/{{batch_id}}/cancel", v.cancel_vector_store_file_batch, methods=["POST"]),
+    Route(f"{_VS}/file_batches/{{batch_id}}/files", v.list_files_in_vector_store_batch, methods=["GET"]),
+    Route(f"{_VS}/search", v.search_vector_store, methods=["POST"]),
+]

@@ -1,0 +1,152 @@
+"""Extract the request and response schemas the local server needs from OpenAI's published spec.
+
+Usage: python scripts/gen_openapi_subset.py [SPEC] [OUT]
+(defaults: ../shared/openapi/openai-openapi.yaml and runner/server/openapi_subset.json)
+
+The output keeps only the named roots and every schema they reference, so `$ref`s stay internal to the
+file (`#/components/schemas/X`) and any JSON Schema validator can resolve them with the file as its root
+document. 3.0-style `nullable: true` is rewritten into 3.1 form (null added to `type`, or wrapped in
+`anyOf`) so that a plain 2020-12 validator accepts null where the spec says it may. The spec's commit id is
+recorded so that a regenerated file can be traced to its source.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_COMMIT = "f85dbe223d40e1a31cba812ab2d755c7e98a92a3"
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SPEC = REPO_ROOT / ".." / "shared" / "openapi" / "openai-openapi.yaml"
+DEFAULT_OUT = REPO_ROOT / "runner" / "server" / "openapi_subset.json"
+
+ROOTS = [
+    # request bodies
+    "CreateAssistantRequest",
+    "ModifyAssistantRequest",
+    "CreateThreadRequest",
+    "ModifyThreadRequest",
+    "CreateMessageRequest",
+    "ModifyMessageRequest",
+    "CreateFileRequest",
+    "CreateVectorStoreRequest",
+    "UpdateVectorStoreRequest",
+    "CreateVectorStoreFileRequest",
+    "CreateVectorStoreFileBatchRequest",
+    "UpdateVectorStoreFileAttributesRequest",
+    "VectorStoreSearchRequest",
+    # response objects (used by the tests to check what the server sends)
+    "AssistantObject",
+    "ListAssistantsResponse",
+    "DeleteAssistantResponse",
+    "ThreadObject",
+    "DeleteThreadResponse",
+    "MessageObject",
+    "ListMessagesResponse",
+    "DeleteMessageResponse",
+    "OpenAIFile",
+    "ListFilesResponse",
+    "DeleteFileResponse",
+    "VectorStoreObject",
+    "ListVectorStoresResponse",
+    "DeleteVectorStoreResponse",
+    "VectorStoreFileObject",
+    "ListVectorStoreFilesResponse",
+    "DeleteVectorStoreFileResponse",
+    "VectorStoreFileBatchObject",
+    "VectorStoreFileContentResponse",
+    "VectorStoreSearchResultsPage",
+    "ErrorResponse",
+]
+
+REF_PREFIX = "#/components/schemas/"
+
+
+def _refs(node: Any) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(REF_PREFIX):
+            found.add(ref[len(REF_PREFIX) :])
+        for value in node.values():
+            found |= _refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            found |= _refs(value)
+    return found
+
+
+def _own_recursion(node: Any, name: str) -> Any:
+    # `$recursiveRef: "#"` (2019-09) means "this schema" only while the schema is its own document; once it
+    # sits under components/schemas it must name itself explicitly.
+    if isinstance(node, list):
+        return [_own_recursion(v, name) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if node.get("$recursiveRef") == "#":
+        return {"$ref": REF_PREFIX + name}
+    return {k: _own_recursion(v, name) for k, v in node.items() if k != "$recursiveAnchor"}
+
+
+def _drop_nullable(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_drop_nullable(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _drop_nullable(v) for k, v in node.items() if k != "nullable"}
+    if node.get("nullable") is True:
+        kind = out.get("type")
+        if isinstance(kind, str):
+            out["type"] = [kind, "null"]
+        elif isinstance(kind, list):
+            out["type"] = [*kind, "null"] if "null" not in kind else kind
+        else:
+            # $ref, anyOf or oneOf without a type: say "this, or null" explicitly.
+            out = {"anyOf": [out, {"type": "null"}]}
+        if "enum" in out and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+    return out
+
+
+def build_subset(spec: dict[str, Any], roots: list[str]) -> dict[str, Any]:
+    schemas = spec["components"]["schemas"]
+    wanted: dict[str, Any] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        wanted[name] = schemas[name]
+        todo.extend(sorted(_refs(schemas[name]) - wanted.keys()))
+    return {
+        "x-source": {
+            "repository": "openai/openai-openapi",
+            "file": "openapi.yaml",
+            "commit": SPEC_COMMIT,
+            "info_version": spec.get("info", {}).get("version"),
+            "generator": "scripts/gen_openapi_subset.py",
+        },
+        "components": {"schemas": {k: _drop_nullable(_own_recursion(wanted[k], k)) for k in sorted(wanted)}},
+    }
+
+
+def main(argv: list[str]) -> int:
+    spec_path = Path(argv[0]) if argv else DEFAULT_SPEC
+    out_path = Path(argv[1]) if len(argv) > 1 else DEFAULT_OUT
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with spec_path.open(encoding="utf-8") as fh:
+        spec = yaml.load(fh, Loader=loader)
+    subset = build_subset(spec, ROOTS)
+    out_path.write_text(
+        json.dumps(subset, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    print(f"wrote {len(subset['components']['schemas'])} schemas to {out_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +118,80 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     from runner.commands.validate import run_validate
 
     return run_validate(obj.root, list(paths), as_json=as_json)
+
+
+def api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--base-url, --api-key and --local, for every command that talks to an API."""
+    fn = click.option(
+        "--local",
+        is_flag=True,
+        help="Use the embedded local server (state in .arun/local.db), whatever else is set.",
+    )(fn)
+    fn = click.option(
+        "--api-key", metavar="KEY", help="API key (default: OPENAI_API_KEY, then .env). Never printed."
+    )(fn)
+    fn = click.option(
+        "--base-url",
+        metavar="URL",
+        help="Assistants API base URL ending in /v1 (default: OPENAI_BASE_URL, then .env).",
+    )(fn)
+    return fn
+
+
+@cli.command()
+@api_options
+@click.option("--prune", is_flag=True, help="Also plan to delete managed assistants whose YAML is gone.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.pass_obj
+def plan(
+    obj: Context, base_url: str | None, api_key: str | None, local: bool, prune: bool, as_json: bool
+) -> int:
+    """Show what apply would change on the API: + create, ~ update (field by field), - delete.
+
+    Reads only. Matches remote assistants to files by the key arun stores in their metadata, never by
+    name; objects arun did not create are never touched. Exits 0 when there is nothing to do, 2 when
+    there are changes, 1 on error.
+
+    \b
+    Example:
+      arun plan
+      arun plan --prune --json
+    """
+    from runner.commands.plan import ApiOptions, run_plan
+
+    return run_plan(obj.root, ApiOptions(base_url, api_key, local), prune=prune, as_json=as_json)
+
+
+@cli.command()
+@api_options
+@click.option("--prune", is_flag=True, help="Delete managed assistants whose YAML is gone, with their files.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print the applied plan as JSON.")
+@click.pass_obj
+def apply(
+    obj: Context,
+    base_url: str | None,
+    api_key: str | None,
+    local: bool,
+    prune: bool,
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """Make the API match the YAML: execute the plan, then plan again to prove it converged.
+
+    Uploads only files whose content changed, keeps file_search files in a vector store arun manages per
+    assistant, and removes what it made that nothing uses any more. On a terminal it shows the plan and
+    asks; elsewhere it needs --yes.
+
+    \b
+    Example:
+      arun apply
+      arun apply --yes --prune
+    """
+    from runner.commands.apply import run_apply
+    from runner.commands.plan import ApiOptions
+
+    return run_apply(obj.root, ApiOptions(base_url, api_key, local), prune=prune, yes=yes, as_json=as_json)
 
 
 @cli.command()

@@ -15,7 +15,7 @@ import click
 from runner.api.session import Api
 from runner.apply.desired import KEY_KEY, KEY_MANAGED, MANAGED_VALUE, DesiredAssistant
 from runner.apply.plan import DEFAULTS, Change, FileAction, Plan
-from runner.apply.remote import read_remote
+from runner.apply.remote import read_assistants
 from runner.errors import ApiError, ApiNotFound
 
 BATCH_DEADLINE_S = 300.0
@@ -214,9 +214,9 @@ class Executor:
     def _remove_newer_duplicates(self) -> None:
         # There is no lock to share between machines: after creating, look again, and if another apply
         # created the same key first, remove ours. The next plan brings the survivor up to date.
-        remote = read_remote(self.api)
+        assistants, _ = read_assistants(self.api)
         for key, mine in self.created.items():
-            copies = remote.assistants.get(key, [])
+            copies = assistants.get(key, [])
             if copies and copies[0].id != mine and any(c.id == mine for c in copies):
                 self.deduplicated.append(key)
                 self._delete(

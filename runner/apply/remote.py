@@ -77,11 +77,11 @@ def _managed(metadata: dict[str, Any] | None) -> str | None:
     return metadata.get(KEY_KEY) if metadata.get(KEY_MANAGED) == MANAGED_VALUE else None
 
 
-def read_remote(api: Api) -> RemoteState:
-    client = api.client
+def read_assistants(api: Api) -> tuple[dict[str, list[RemoteAssistant]], int]:
+    """Managed assistants by key, oldest first, and how many others there are."""
     assistants: dict[str, list[RemoteAssistant]] = {}
     unmanaged = 0
-    for item in api.list_all("listing assistants", client.beta.assistants.list):
+    for item in api.list_all("listing assistants", api.client.beta.assistants.list):
         raw = item.model_dump(mode="json")
         key = _managed(raw.get("metadata"))
         if key is None:
@@ -90,7 +90,12 @@ def read_remote(api: Api) -> RemoteState:
         assistants.setdefault(key, []).append(RemoteAssistant(item.id, key, item.created_at, raw))
     for copies in assistants.values():
         copies.sort(key=lambda a: (a.created_at, a.id))
+    return assistants, unmanaged
 
+
+def read_remote(api: Api) -> RemoteState:
+    client = api.client
+    assistants, unmanaged = read_assistants(api)
     stores: dict[str, RemoteStore] = {}
     for item in api.list_all("listing vector stores", client.vector_stores.list):
         key = _managed(item.metadata)

@@ -36,21 +36,6 @@ def resolve_api_key(flag: str | None, environ: dict[str, str]) -> tuple[str, boo
     return generate_api_key(), True
 
 
-def bind(host: str, port: int) -> socket.socket:
-    # Binding here, before uvicorn starts, is what lets `--port 0` print the port it really got.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}. Pick another --port.") from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
-
-
 def run_serve(
     options: ServeOptions,
     root: Path,
@@ -61,6 +46,7 @@ def run_serve(
     import uvicorn
 
     from runner.server.app import Settings, create_app
+    from runner.server.embedded import bind
     from runner.server.models import Backend
 
     if options.latency < 0:

@@ -92,9 +92,14 @@ class Guard:
             return
         started = time.perf_counter()
         status = 500
+        logged = False
 
         async def logged_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, logged
+            if message["type"] == "http.response.body" and not message.get("more_body", False) and not logged:
+                # Logged before the last byte leaves, so a client that has its answer finds the line written.
+                logged = True
+                self._log(scope, status, started)
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 # The headers the real API adds to every answer; the SDK reads x-request-id.
@@ -116,7 +121,8 @@ class Guard:
                 return
             await self.app(scope, self._counting(scope, receive), logged_send)
         finally:
-            self._log(scope, status, started)
+            if not logged:
+                self._log(scope, status, started)
 
     def _refuse(self, scope: Scope) -> ApiError | None:
         headers = dict(scope["headers"])

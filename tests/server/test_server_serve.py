@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from conftest import API_KEY
 
 from runner.cli import cli
-from runner.commands.serve import ServeOptions, bind, resolve_api_key, run_serve
+from runner.commands.serve import ServeOptions, resolve_api_key, run_serve
 from runner.errors import ConfigError
-from runner.server.embedded import EmbeddedServer
+from runner.server.embedded import EmbeddedServer, bind
 
 
 def test_api_key_comes_from_flag_then_environment_then_is_generated() -> None:
@@ -157,3 +157,12 @@ def test_arun_serve_process_end_to_end(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_embedded_server_reports_a_port_it_cannot_take(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            EmbeddedServer(tmp_path / "busy.db", API_KEY, port=port).start()

@@ -166,3 +166,11 @@ def test_embedded_server_reports_a_port_it_cannot_take(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
             EmbeddedServer(tmp_path / "busy.db", API_KEY, port=port).start()
+
+
+def test_arun_serve_reports_an_unusable_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.db").write_bytes(b"not a database, only text" * 100)
+    from runner.cli import run
+
+    assert run(["-C", str(tmp_path), "serve", "--port", "0", "--db", "bad.db", "--api-key", "sk-x"]) == 1
+    assert "bad.db is not a usable arun database" in capsys.readouterr().err

@@ -132,3 +132,9 @@ def test_async_client_drives_every_kind_of_object(server: EmbeddedServer, contra
     asyncio.run(scenario())
     contract.assert_clean()
     assert contract.checked >= 10
+
+
+def test_empty_message_content_is_refused(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.beta.threads.create(messages=[{"role": "user", "content": ""}])
+    assert caught.value.body["param"] == "messages[0].content"  # type: ignore[index]

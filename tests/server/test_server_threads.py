@@ -138,3 +138,21 @@ def test_empty_message_content_is_refused(client: openai.OpenAI) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         client.beta.threads.create(messages=[{"role": "user", "content": ""}])
     assert caught.value.body["param"] == "messages[0].content"  # type: ignore[index]
+
+
+def test_concurrent_async_writes_all_land_in_one_order(server: EmbeddedServer, contract: Contract) -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        async with make_async_client(server, contract) as sdk:
+            thread = await sdk.beta.threads.create()
+            made = await asyncio.gather(
+                *(
+                    sdk.beta.threads.messages.create(thread.id, role="user", content=f"m{i}")
+                    for i in range(40)
+                )
+            )
+            listed = [m.id async for m in sdk.beta.threads.messages.list(thread.id, order="asc", limit=7)]
+            return [m.id for m in made], listed
+
+    made, listed = asyncio.run(scenario())
+    assert sorted(listed) == sorted(made) and len(set(listed)) == 40
+    contract.assert_clean()

@@ -170,7 +170,7 @@ def _explain(error: ValidationError) -> InvalidRequest:
         wanted = expected if isinstance(expected, list) else [expected]
         described_type = " or ".join(_JSON_TYPES.get(str(w), str(w)) for w in wanted)
         return InvalidType(
-            f"Invalid type for '{param}': expected {described_type}, but got {_kind(error.instance)} instead.",
+            f"Invalid type for '{param}': expected {described_type}, but got {_kind(instance)} instead.",
             param,
         )
     if error.validator == "enum":

@@ -84,7 +84,7 @@ class Guard:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self._expected = f"Bearer {settings.api_key}".encode()
+        self._expected = settings.api_key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -126,11 +126,12 @@ class Guard:
 
     def _refuse(self, scope: Scope) -> ApiError | None:
         headers = dict(scope["headers"])
-        presented = headers.get(b"authorization", b"")
-        if not presented.lower().startswith(b"bearer ") or not presented[7:].strip():
+        scheme, _, token = headers.get(b"authorization", b"").strip().partition(b" ")
+        token = token.strip()
+        if scheme.lower() != b"bearer" or not token:
             return MissingApiKey()
-        if not hmac.compare_digest(presented, self._expected):
-            return IncorrectApiKey(presented[7:].decode("latin-1").strip())
+        if not hmac.compare_digest(token, self._expected):
+            return IncorrectApiKey(token.decode("latin-1"))
         limit = self._limit(headers)
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:

@@ -184,3 +184,11 @@ def test_unions_are_judged_by_their_tag_or_type(
     with pytest.raises(openai.BadRequestError) as caught:
         client.post(path, body=body, cast_to=object)
     assert (caught.value.body["param"], caught.value.body["message"]) == (param, message)  # type: ignore[index]
+
+
+def test_the_bearer_scheme_is_case_insensitive_and_others_are_refused(server: EmbeddedServer) -> None:
+    with openai.DefaultHttpx2Client(trust_env=False) as http:
+        url = f"{server.base_url}/assistants"
+        assert http.get(url, headers={"Authorization": f"bearer {API_KEY}"}).status_code == 200
+        basic = http.get(url, headers={"Authorization": f"Basic {API_KEY}"})
+        assert basic.status_code == 401 and basic.json()["error"]["message"].startswith("You didn't provide")

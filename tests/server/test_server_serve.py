@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -143,6 +144,8 @@ def test_arun_serve_process_end_to_end(tmp_path: Path, contract: Contract) -> No
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A shell without job control starts background jobs with SIGINT ignored; Ctrl-C must reach arun.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout is not None
@@ -154,9 +157,14 @@ def test_arun_serve_process_end_to_end(tmp_path: Path, contract: Contract) -> No
         assert (tmp_path / ".arun" / "local.db").exists()
         entry = json.loads((tmp_path / "a.jsonl").read_text().splitlines()[0])
         assert (entry["method"], entry["path"], entry["status"]) == ("POST", "/v1/assistants", 200)
+        # Ctrl-C: uvicorn shuts down, then arun exits 130 as every command does when interrupted.
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 130 and err.strip() == "Interrupted."
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
 
 
 def test_embedded_server_reports_a_port_it_cannot_take(tmp_path: Path) -> None:

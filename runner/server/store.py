@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.errors import ConfigError
+
 # Table name -> the columns, besides id/seq/created_at/data/deleted, that scope or filter a list.
 TABLES: dict[str, tuple[str, ...]] = {
     "assistants": (),
@@ -87,14 +89,25 @@ class Store:
         # local server and this keeps every write ordered.
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        try:
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ConfigError(
+                f"{path} is not a usable arun database ({exc}). Pick another --db file."
+            ) from None
 
     def _migrate(self) -> None:
         with self.transaction():
             done = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if done > len(MIGRATIONS):
+                raise ConfigError(
+                    f"this database was written by a newer arun (schema {done}, this one knows "
+                    f"{len(MIGRATIONS)}). Upgrade arun or use another --db file."
+                )
             for number, script in enumerate(MIGRATIONS[done:], start=done + 1):
                 for statement in script.split(";"):
                     if statement.strip():

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import openai
 from conftest import API_KEY, Contract
 
@@ -114,7 +115,7 @@ class _Frames:
             self.contract.finished(self.events)
 
 
-class _SyncTee:
+class _SyncTee(httpx2.SyncByteStream):
     def __init__(self, inner: Any, contract: RunContract) -> None:
         self.inner = inner
         self.frames = _Frames(contract)
@@ -129,7 +130,7 @@ class _SyncTee:
         self.frames.close()
 
 
-class _AsyncTee:
+class _AsyncTee(httpx2.AsyncByteStream):
     def __init__(self, inner: Any, contract: RunContract) -> None:
         self.inner = inner
         self.frames = _Frames(contract)

@@ -1,0 +1,168 @@
+"""Replay the requests of the five recorded run sessions against the server (extends part 1's harness).
+
+Ids are mapped as in part 1; the tool the real model chose is forced through `tool_choice`, since the
+simulator's own choice may differ. Compared: status codes, object types, top-level key sets, and for
+streams the order of event names (runs of deltas collapsed: their number is not part of the contract)
+with each event's top-level keys. Where the recording polls until a run settles, the replay polls until
+its own run settles too and then expects the same status.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from conftest import API_KEY, shared_path
+from runs_support import RunContract, start_server
+from test_server_recordings import PREFIX, _map, _shape
+
+from runner.server.embedded import EmbeddedServer
+
+# Part 1's id shapes plus tool call ids, which runs add.
+ID = re.compile(r"^(asst_|thread_|msg_|run_|step_|call_|file-|vs_|vsfb_)[A-Za-z0-9]+$")
+SETTLED = ("requires_action", "completed", "failed", "cancelled", "expired", "incomplete")
+
+
+def _learn(recorded: Any, actual: Any, ids: dict[str, str]) -> None:
+    if isinstance(recorded, dict) and isinstance(actual, dict):
+        for key in recorded.keys() & actual.keys():
+            _learn(recorded[key], actual[key], ids)
+    elif isinstance(recorded, list) and isinstance(actual, list):
+        for r, a in zip(recorded, actual, strict=False):
+            _learn(r, a, ids)
+    elif isinstance(recorded, str) and isinstance(actual, str) and ID.match(recorded) and recorded not in ids:
+        ids[recorded] = actual
+
+
+def _events(body: list[str] | str) -> list[tuple[str, Any]]:
+    raw = "".join(body) if isinstance(body, list) else body
+    out = []
+    for frame in raw.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in frame.strip().split("\n") if ": " in line)
+        if "event" in fields:
+            data = fields["data"]
+            out.append((fields["event"], data if data == "[DONE]" else json.loads(data)))
+    return out
+
+
+def _stream_shape(events: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    shape: list[tuple[str, Any]] = []
+    for name, data in events:
+        if name.endswith(".delta") and shape and shape[-1][0] == name:
+            continue
+        shape.append((name, sorted(data) if isinstance(data, dict) else data))
+    return shape
+
+
+def _objects(entries: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for entry in entries:
+        body = entry["ResponseBody"]
+        if isinstance(body, list):
+            yield from (data for _, data in _events(body) if isinstance(data, dict))
+        elif isinstance(body, dict):
+            yield body
+            yield from (i for i in body.get("data") or [] if isinstance(i, dict))
+
+
+def _chosen_tool(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first tool the real model called in the session, as a tool_choice."""
+    for obj in _objects(entries):
+        action = obj.get("required_action")
+        if obj.get("object") == "thread.run" and action:
+            name = action["submit_tool_outputs"]["tool_calls"][0]["function"]["name"]
+            return {"type": "function", "function": {"name": name}}
+        details = obj.get("step_details") or {}
+        if obj.get("object") == "thread.run.step" and details.get("tool_calls"):
+            return {"type": details["tool_calls"][0]["type"]}
+    raise AssertionError("the recording shows no tool call")
+
+
+def _upload_text(entries: list[dict[str, Any]], recorded_file_id: str, filename: str) -> bytes:
+    # The recorded search results hold the file's text; the upload bodies themselves were not recorded.
+    for obj in _objects(entries):
+        for call in (obj.get("step_details") or {}).get("tool_calls") or []:
+            for result in (call.get("file_search") or {}).get("results") or []:
+                if result["file_id"] == recorded_file_id and result.get("content"):
+                    return str(result["content"][0]["text"]).encode()
+    return f"x,y\n1,2\n2,4\n3,7\ncontent of {filename}\n".encode()
+
+
+def _replay(name: str, server: EmbeddedServer, contract: RunContract) -> int:
+    entries = json.loads(shared_path("recordings", name).read_text(encoding="utf-8"))["Entries"]
+    choice = _chosen_tool(entries)
+    http = openai.DefaultHttpx2Client(
+        base_url=server.base_url,
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        event_hooks={"response": [contract.sync_hook]},
+        trust_env=False,
+    )
+    ids: dict[str, str] = {}
+    with http:
+        for n, entry in enumerate(entries):
+            method, path = entry["RequestMethod"], _map(entry["RequestUri"].removeprefix(PREFIX), ids)
+            recorded = entry["ResponseBody"]
+            where = f"{name} entry {n}: {method} {path}"
+            if method == "POST" and path == "/files":
+                upload = (recorded["filename"], _upload_text(entries, recorded["id"], recorded["filename"]))
+                response = http.post(path, files={"file": upload}, data={"purpose": recorded["purpose"]})
+            elif entry["RequestBody"] is not None:
+                body = json.loads(_map(json.dumps(entry["RequestBody"]), ids))
+                if method == "POST" and path.split("?")[0].endswith("/runs"):
+                    body["tool_choice"] = choice
+                response = http.request(method, path, json=body)
+            else:
+                response = http.request(method, path)
+                settles = isinstance(recorded, dict) and recorded.get("object") == "thread.run"
+                if settles and recorded["status"] in SETTLED:
+                    while response.json()["status"] not in SETTLED:
+                        response = http.request(method, path)
+                    assert response.json()["status"] == recorded["status"], where
+            assert response.status_code == entry["StatusCode"], where
+            if isinstance(recorded, list):
+                actual_events = _events(response.text)
+                recorded_events = _events(recorded)
+                assert _stream_shape(actual_events) == _stream_shape(recorded_events), where
+                for (_, r), (_, a) in zip(recorded_events, actual_events, strict=False):
+                    _learn(r, a, ids)
+                continue
+            actual = response.json()
+            if isinstance(recorded, dict) and isinstance(recorded.get("data"), list):
+                # The recorded lists hold objects this replay never saw (other runs' steps, a longer
+                # conversation): the list's own shape and its first item's are compared.
+                assert _shape(actual)[:2] == _shape(recorded)[:2], where
+                assert _shape(actual)[2][:1] == _shape(recorded)[2][:1], where
+            else:
+                assert _shape(actual) == _shape(recorded), where
+            _learn(recorded, actual, ids)
+    return len(entries)
+
+
+@pytest.fixture
+def replay_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
+    server = start_server(tmp_path / "replay.db", model_time=0.01)
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    ("name", "requests"),
+    [
+        ("StreamingToolCall().json", 3),
+        ("FunctionToolsWork.json", 17),
+        ("FileSearchStreamingWorks.json", 4),
+        ("FileSearchWorks.json", 10),
+        ("BasicRunStepFunctionalityWorks.json", 45),
+    ],
+)
+def test_recorded_run_session_replays_with_the_same_shapes_and_event_order(
+    name: str, requests: int, replay_server: EmbeddedServer
+) -> None:
+    contract = RunContract()
+    assert _replay(name, replay_server, contract) == requests
+    contract.assert_clean()
+    assert contract.checked >= requests  # every answer (and every stream event) was checked

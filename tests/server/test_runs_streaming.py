@@ -1,0 +1,261 @@
+"""Streamed runs through the real SDK's helpers, sync and async; every event is checked by the contract."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from openai.lib.streaming import AssistantEventHandler, AsyncAssistantEventHandler
+from openai.types.beta import AssistantStreamEvent
+from openai.types.beta.threads import Text, TextDelta
+from runs_support import WEATHER, RunContract, async_sdk, names, sdk, start_server
+
+from runner.server.embedded import EmbeddedServer
+
+INCLUDE = "step_details.tool_calls[*].file_search.results[*].content"
+RUN_START = ["thread.run.created", "thread.run.queued", "thread.run.in_progress"]
+TOOL_STEP = ["thread.run.step.created", "thread.run.step.in_progress", "thread.run.step.delta"]
+MESSAGE_STEP = [
+    "thread.run.step.created",
+    "thread.run.step.in_progress",
+    "thread.message.created",
+    "thread.message.in_progress",
+    "thread.message.delta",
+    "thread.message.completed",
+    "thread.run.step.completed",
+]
+
+
+@pytest.fixture
+def rc() -> Iterator[RunContract]:
+    checking = RunContract()
+    yield checking
+    checking.assert_clean()
+    assert checking.streams, "no stream was checked"
+
+
+@pytest.fixture
+def fast(tmp_path: Path) -> Iterator[EmbeddedServer]:
+    server = start_server(tmp_path / "streams.db")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(fast: EmbeddedServer, rc: RunContract) -> Iterator[openai.OpenAI]:
+    client = sdk(fast, rc)
+    yield client
+    client.close()
+
+
+class Recorder(AssistantEventHandler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[str] = []
+        self.deltas: list[str] = []
+        self.texts: list[str] = []
+
+    def on_event(self, event: AssistantStreamEvent) -> None:
+        self.events.append(event.event)
+
+    def on_text_delta(self, delta: TextDelta, snapshot: Text) -> None:
+        self.deltas.append(delta.value or "")
+
+    def on_text_done(self, text: Text) -> None:
+        self.texts.append(text.value)
+
+
+def test_a_streamed_function_round_trip_with_event_handlers(api: openai.OpenAI) -> None:
+    assistant = api.beta.assistants.create(model="gpt-4o", tools=[WEATHER])  # type: ignore[list-item]
+    thread = api.beta.threads.create()
+    first = Recorder()
+    with api.beta.threads.runs.stream(
+        thread_id=thread.id,
+        assistant_id=assistant.id,
+        additional_messages=[{"role": "user", "content": "What is the weather right now?"}],
+        tool_choice="required",
+        event_handler=first,
+    ) as stream:
+        stream.until_done()
+    run = first.current_run
+    assert run is not None and run.status == "requires_action"
+    assert names([(e, None) for e in first.events]) == [*RUN_START, *TOOL_STEP, "thread.run.requires_action"]
+    call = run.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
+    second = Recorder()
+    with api.beta.threads.runs.submit_tool_outputs_stream(
+        thread_id=thread.id,
+        run_id=run.id,
+        tool_outputs=[{"tool_call_id": call.id, "output": "warm and sunny"}],
+        event_handler=second,
+    ) as stream:
+        stream.until_done()
+    expected = ["thread.run.step.completed", "thread.run.queued", "thread.run.in_progress", *MESSAGE_STEP]
+    assert names([(e, None) for e in second.events]) == [*expected, "thread.run.completed"]
+    assert second.texts == ["".join(second.deltas)] and "warm and sunny" in second.texts[0]
+    assert len(second.deltas) > 1
+    final = api.beta.threads.messages.list(thread.id, order="desc").data[0]
+    assert final.content[0].text.value == second.texts[0]  # type: ignore[union-attr]
+
+
+def test_create_thread_and_run_streams_the_thread_first_and_ends_with_done(
+    api: openai.OpenAI, rc: RunContract
+) -> None:
+    assistant = api.beta.assistants.create(model="gpt-4o", instructions="Address the user as Captain.")
+    stream = api.beta.threads.create_and_run(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "hello"}]}, stream=True
+    )
+    events = [event.event for event in stream]
+    assert events[0] == "thread.created"
+    raw = rc.streams[-1]
+    assert names(raw) == ["thread.created", *RUN_START, *MESSAGE_STEP, "thread.run.completed", "done"]
+    assert raw[-1] == ("done", "[DONE]")
+    first_delta = next(data for name, data in raw if name == "thread.message.delta")
+    assert first_delta["delta"]["content"][0]["text"]["annotations"] == []
+
+
+def test_a_streamed_file_search_run_with_include(api: openai.OpenAI, rc: RunContract) -> None:
+    upload = api.files.create(
+        file=("favorite_foods.txt", io.BytesIO(b"The favorite food of Filip Carola is cake.")),
+        purpose="assistants",
+    )
+    assistant = api.beta.assistants.create(
+        model="gpt-4o",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_stores": [{"file_ids": [upload.id]}]}},
+    )
+    thread = api.beta.threads.create(messages=[{"role": "user", "content": "What is Filip's favorite food?"}])
+    with api.beta.threads.runs.stream(
+        thread_id=thread.id,
+        assistant_id=assistant.id,
+        include=[INCLUDE],  # type: ignore[list-item]
+    ) as stream:
+        stream.until_done()
+        messages = stream.get_final_messages()
+    raw = rc.streams[-1]
+    completed = next(d for n, d in raw if n == "thread.run.step.completed" and d["type"] == "tool_calls")
+    result = completed["step_details"]["tool_calls"][0]["file_search"]["results"][0]
+    assert result["file_id"] == upload.id and "cake" in result["content"][0]["text"]
+    cited = [
+        a
+        for n, d in raw
+        if n == "thread.message.delta"
+        for a in d["delta"]["content"][0]["text"].get("annotations", [])
+    ]
+    assert (
+        cited and cited[0]["index"] == 0 and cited[0]["file_citation"] == {"file_id": upload.id, "quote": ""}
+    )
+    text = messages[0].content[0].text  # type: ignore[union-attr]
+    assert text.value[text.annotations[0].start_index : text.annotations[0].end_index] == cited[0]["text"]
+
+
+def test_a_streamed_code_interpreter_step_streams_input_then_logs(
+    api: openai.OpenAI, rc: RunContract
+) -> None:
+    assistant = api.beta.assistants.create(model="gpt-4o", tools=[{"type": "code_interpreter"}])
+    with api.beta.threads.create_and_run_stream(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "What is 12 * 7?"}]}
+    ) as stream:
+        stream.until_done()
+        final = stream.get_final_run()
+    assert final.status == "completed"
+    deltas = [
+        d["delta"]["step_details"]["tool_calls"][0] for n, d in rc.streams[-1] if n == "thread.run.step.delta"
+    ]
+    assert deltas[0]["id"].startswith("call_") and deltas[0]["code_interpreter"] == {
+        "input": "",
+        "outputs": [],
+    }
+    code = "".join(d["code_interpreter"].get("input", "") for d in deltas)
+    assert "12 * 7" in code
+    assert deltas[-1]["code_interpreter"]["outputs"][0] == {"index": 0, "type": "logs", "logs": "84\n"}
+
+
+def test_a_stream_follows_a_cancel_to_its_end(tmp_path: Path, rc: RunContract) -> None:
+    server = start_server(tmp_path / "cancel.db", model_time=0.5)
+    api = sdk(server, rc)
+    try:
+        assistant = api.beta.assistants.create(model="gpt-4o")
+        stream = api.beta.threads.create_and_run(
+            assistant_id=assistant.id,
+            thread={"messages": [{"role": "user", "content": "hello there"}]},
+            stream=True,
+        )
+        seen, started = [], None
+        for event in stream:
+            seen.append(event.event)
+            if event.event == "thread.run.created":
+                started = event.data
+            if event.event == "thread.message.delta" and seen.count(event.event) == 1:
+                assert started is not None
+                run = api.beta.threads.runs.cancel(started.id, thread_id=started.thread_id)  # type: ignore[attr-defined]
+                assert run.status == "cancelling"
+        assert seen[-2:] == ["thread.run.cancelling", "thread.run.cancelled"]
+        assert rc.streams[-1][-1][0] == "done"
+    finally:
+        api.close()
+        server.stop()
+
+
+def test_max_completion_tokens_cuts_the_streamed_message(api: openai.OpenAI, rc: RunContract) -> None:
+    sentence = "The keeper of the lighthouse was " + " ".join(["very"] * 300) + " tired."
+    upload = api.files.create(file=("keeper.txt", io.BytesIO(sentence.encode())), purpose="assistants")
+    assistant = api.beta.assistants.create(
+        model="gpt-4o",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_stores": [{"file_ids": [upload.id]}]}},
+    )
+    with api.beta.threads.create_and_run_stream(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "Who was the keeper of the lighthouse?"}]},
+        max_completion_tokens=256,
+    ) as stream:
+        stream.until_done()
+        final = stream.get_final_run()
+    assert final.status == "incomplete" and final.incomplete_details.reason == "max_completion_tokens"  # type: ignore[union-attr]
+    incomplete = [d for n, d in rc.streams[-1] if n == "thread.message.incomplete"]
+    assert incomplete and incomplete[0]["incomplete_details"] == {"reason": "max_tokens"}
+
+
+def test_async_clients_poll_and_stream(fast: EmbeddedServer, rc: RunContract) -> None:
+    class AsyncRecorder(AsyncAssistantEventHandler):
+        def __init__(self) -> None:
+            super().__init__()
+            self.events: list[str] = []
+
+        async def on_event(self, event: AssistantStreamEvent) -> None:
+            self.events.append(event.event)
+
+    async def scenario() -> None:
+        api = async_sdk(fast, rc)
+        async with api:
+            assistant = await api.beta.assistants.create(model="gpt-4o", tools=[WEATHER])  # type: ignore[list-item]
+            thread = await api.beta.threads.create(
+                messages=[{"role": "user", "content": "What is the weather?"}]
+            )
+            run = await api.beta.threads.runs.create_and_poll(
+                thread_id=thread.id, assistant_id=assistant.id, tool_choice="required"
+            )
+            assert run.status == "requires_action"
+            call = run.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
+            handler = AsyncRecorder()
+            async with api.beta.threads.runs.submit_tool_outputs_stream(
+                thread_id=thread.id,
+                run_id=run.id,
+                tool_outputs=[{"tool_call_id": call.id, "output": "rain"}],
+                event_handler=handler,
+            ) as stream:
+                await stream.until_done()
+            assert handler.events[0] == "thread.run.step.completed"
+            assert handler.events[-1] == "thread.run.completed"
+            again = await api.beta.threads.runs.create_and_poll(
+                thread_id=thread.id, assistant_id=assistant.id
+            )
+            assert again.status in ("completed", "requires_action")
+            steps = await api.beta.threads.runs.steps.list(run_id=run.id, thread_id=thread.id)
+            assert len(steps.data) == 2
+
+    asyncio.run(scenario())

@@ -94,13 +94,7 @@ def _type(schema: Mapping[str, Any]) -> str:
     if isinstance(t, list):
         t = next((x for x in t if x != "null"), "null")
     if t is None:
-        if "properties" in schema:
-            return "object"
-        if schema.get("enum"):
-            return {str: "string", bool: "boolean", int: "integer", float: "number"}.get(
-                type(schema["enum"][0]), "string"
-            )
-        return "string"
+        return "object" if "properties" in schema else "string"
     return str(t)
 
 

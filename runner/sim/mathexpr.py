@@ -106,8 +106,7 @@ class _Parser:
         tok = self.take()
         if tok == "(":
             inner = self.expression()
-            if self.take() != ")":
-                raise MathError("unbalanced parentheses")
+            self.take()  # an expression only stops before ")" or at the end, where take() refuses
             return inner
         if tok[0].isdigit():
             return Num(Fraction(tok), tok)

@@ -60,6 +60,7 @@ _SHORT_FOLLOW_UPS = (
 _CHECK = re.compile(r"\b(?:check|verify|double-check|confirm)\b|검산|확인|검증", re.IGNORECASE)
 _MATH_VERB = re.compile(r"\b(?:calculate|compute|evaluate|what is|what's|how much|solve)\b|계산", re.I)
 _EXPR_CHARS = re.compile(r"[\d.+\-*/×÷^() ]+")
+_EQ_PART = re.compile(r"\d|[A-Za-z]$|\*\*|[-+*/^×÷()]|\s")  # what an equation is made of
 _EQ_TOKEN = re.compile(r"\d+(?:\.\d+)?|[A-Za-z]+|\*\*|[-+*/^×÷()=]|\s+|.", re.S)
 
 
@@ -201,13 +202,16 @@ def _equation_candidates(text: str) -> list[str]:
         if tok != "=":
             continue
         lo, hi = i, i + 1
-        ok = re.compile(r"\d|[A-Za-z]$|\*\*|[-+*/^×÷()]|\s")
         while (
-            lo > 0 and ok.match(tokens[lo - 1]) and not (tokens[lo - 1].isalpha() and len(tokens[lo - 1]) > 1)
+            lo > 0
+            and _EQ_PART.match(tokens[lo - 1])
+            and not (tokens[lo - 1].isalpha() and len(tokens[lo - 1]) > 1)
         ):
             lo -= 1
         while (
-            hi < len(tokens) and ok.match(tokens[hi]) and not (tokens[hi].isalpha() and len(tokens[hi]) > 1)
+            hi < len(tokens)
+            and _EQ_PART.match(tokens[hi])
+            and not (tokens[hi].isalpha() and len(tokens[hi]) > 1)
         ):
             hi += 1
         spans.append("".join(tokens[lo:hi]).strip())

@@ -289,7 +289,9 @@ def _prime(text: str, state: MathState) -> MathTask | None:
     if not re.search(r"\bprime\b", text, re.IGNORECASE):
         return None
     node = _expression(text)
-    explicit = re.search(r"(?<![\d.])-?\d+(?![\d.])", text)
+    explicit = re.search(r"(?<![\d.])-?\d{1,13}(?![\d.])", text)
+    if re.search(r"\d{14}", text):
+        return None  # beyond MAX_PRIME whatever it says
     if node is not None:
         value = evaluate(node)
     elif explicit:

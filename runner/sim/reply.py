@@ -33,7 +33,7 @@ _YES_NO = re.compile(
     re.I,
 )
 _STEPS = re.compile(
-    r"\b(?:show|explain|give|include|list)\b[^.]*\b(?:steps?|working|work|reasoning)\b|\bstep[- ]by[- ]step\b|풀이\s*과정",
+    r"\b(?:show|explain|give|include|list)\b[^.]*\b(?:steps?|working|reasoning|(?:your|the) work)\b|\bstep[- ]by[- ]step\b|풀이\s*과정",
     re.IGNORECASE,
 )
 _NOT_FOUND = re.compile(

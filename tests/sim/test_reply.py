@@ -32,7 +32,9 @@ def test_style_rules_read_the_instructions() -> None:
     assert style_of("Start every reply with yes/no.", "hi").yes_no_first
     assert style_of("Show each step of the working.", "hi").show_steps
     assert style_of("Think step by step.", "hi").show_steps
+    assert style_of("Always show your work.", "hi").show_steps
     assert not style_of("Be kind.", "hi").show_steps
+    assert not style_of("Give short answers and work carefully.", "hi").show_steps
 
 
 def test_the_reply_language_follows_the_user_unless_told_otherwise() -> None:

@@ -20,6 +20,7 @@ DATE_WORDS = wordset("date day when time")
 FREE_TEXT_WORDS = wordset("query q search text question prompt message input keywords topic term")
 _PLACE_PREPOSITIONS = wordset("in at to from near around")
 _NEGATIONS = wordset("no not without don't dont never")
+MAX_DIGITS = 15  # longer numbers do not survive a float, and JSON has no infinity
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
 _QUOTED = re.compile(r"`([^`]+)`|\"([^\"]+)\"|“([^”]+)”")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -41,7 +42,11 @@ class _Evidence:
     def of(cls, text: str) -> _Evidence:
         ws = words(text)
         tokens = re.finditer(r"-?\d+(?:\.\d+)?|[^\W\d_]+", text)
-        numbers = [(i, float(t.group(0))) for i, t in enumerate(tokens) if _NUMBER.fullmatch(t.group(0))]
+        numbers = [
+            (i, float(t.group(0)))
+            for i, t in enumerate(tokens)
+            if _NUMBER.fullmatch(t.group(0)) and len(t.group(0)) <= MAX_DIGITS
+        ]
         return cls(text, ws, [stem(w) for w in ws], numbers, set(), _phrases(text))
 
 
@@ -94,13 +99,7 @@ def _type(schema: Mapping[str, Any]) -> str:
     if isinstance(t, list):
         t = next((x for x in t if x != "null"), "null")
     if t is None:
-        if "properties" in schema:
-            return "object"
-        if schema.get("enum"):
-            return {str: "string", bool: "boolean", int: "integer", float: "number"}.get(
-                type(schema["enum"][0]), "string"
-            )
-        return "string"
+        return "object" if "properties" in schema else "string"
     return str(t)
 
 

@@ -13,6 +13,8 @@ from fractions import Fraction
 
 MAX_EXPONENT = 64
 MAX_MAGNITUDE = Fraction(10) ** 60
+MAX_DIGITS = 30  # per number written
+MAX_TOKENS = 200  # keeps the recursive parser far from Python's recursion limit
 
 _TOKEN = re.compile(r"\s*(?:(\d+(?:\.\d+)?)|([A-Za-z])|(\*\*|[-+*/^×÷()]))")
 _OPS = {"×": "*", "÷": "/", "**": "^"}
@@ -61,6 +63,8 @@ def tokenize(text: str) -> list[str]:
             raise MathError(f"unexpected {text[pos:].strip()[:1]!r}")
         tokens.append(_OPS.get(m.group(3), m.group(3)) if m.group(3) else m.group(1) or m.group(2))
         pos = m.end()
+        if len(tokens) > MAX_TOKENS or (m.group(1) and len(m.group(1)) > MAX_DIGITS):
+            raise MathError("the expression is too long")
     return tokens
 
 
@@ -106,8 +110,7 @@ class _Parser:
         tok = self.take()
         if tok == "(":
             inner = self.expression()
-            if self.take() != ")":
-                raise MathError("unbalanced parentheses")
+            self.take()  # an expression only stops before ")" or at the end, where take() refuses
             return inner
         if tok[0].isdigit():
             return Num(Fraction(tok), tok)

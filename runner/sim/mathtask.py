@@ -30,20 +30,12 @@ from runner.sim.mathexpr import (
     variables,
     working,
 )
+from runner.sim.mathfind import equation_candidates, find_expression, words_to_ops
 
 MAX_PRIME = 10**12  # trial division up to 10**6, quick in the sandbox and in the simulator
 
 _NUM = r"(-?\d+(?:\.\d+)?)"
 _REF = r"(?:that|it|this|the result|the answer|the previous result)"
-_WORD_OPS = (
-    (r"\bmultiplied by\b|\btimes\b", "*"),
-    (r"\bdivided by\b", "/"),
-    (r"\bplus\b", "+"),
-    (r"\bminus\b", "-"),
-    (r"\bto the power of\b", "^"),
-    (r"\bsquared\b", "^2"),
-    (r"\bcubed\b", "^3"),
-)
 _FOLLOW_UPS = (
     (rf"\bdivide\s+(?:{_REF}\s+)?by\s+{_NUM}", "/"),
     (rf"\bmultiply\s+(?:{_REF}\s+)?by\s+{_NUM}", "*"),
@@ -58,9 +50,6 @@ _SHORT_FOLLOW_UPS = (
     (rf"\bsquare\s+{_REF}", "^", "2"),
 )
 _CHECK = re.compile(r"\b(?:check|verify|double-check|confirm)\b|검산|확인|검증", re.IGNORECASE)
-_MATH_VERB = re.compile(r"\b(?:calculate|compute|evaluate|what is|what's|how much|solve)\b|계산", re.I)
-_EXPR_CHARS = re.compile(r"[\d.+\-*/×÷^() ]+")
-_EQ_TOKEN = re.compile(r"\d+(?:\.\d+)?|[A-Za-z]+|\*\*|[-+*/^×÷()=]|\s+|.", re.S)
 
 
 @dataclass(frozen=True)
@@ -152,7 +141,7 @@ def _substituted(node: Node, previous: Fraction | None) -> Node:
 def _follow_up(text: str, state: MathState) -> MathTask | None:
     if state.value is None:
         return None
-    lowered = _words_to_ops(text.lower())
+    lowered = words_to_ops(text.lower())
     found: tuple[str, str] | None = None
     for pattern, op in _FOLLOW_UPS:
         m = re.search(pattern, lowered)
@@ -168,54 +157,8 @@ def _follow_up(text: str, state: MathState) -> MathTask | None:
     return _arithmetic(Bin(op, Var("previous"), parse(operand)), state, state.value)
 
 
-def _words_to_ops(text: str) -> str:
-    for pattern, op in _WORD_OPS:
-        text = re.sub(pattern, f" {op} ", text, flags=re.IGNORECASE)
-    return text
-
-
-def _expression(text: str) -> Node | None:
-    """The longest span of digits and operators that parses and has an operator. A lone minus (a date,
-    a range) only counts when the message asks for a calculation."""
-    translated = _words_to_ops(text)
-    spans = sorted((m.group(0).strip() for m in _EXPR_CHARS.finditer(translated)), key=len, reverse=True)
-    for span in spans:
-        if not re.search(r"\d\s*\)?\s*(?:[-+*/×÷^]|\*\*)\s*\(?\s*-?\d", span):
-            continue
-        if not re.search(r"[+*/×÷^]", span) and not _MATH_VERB.search(text):
-            continue
-        if re.search(r"(?<![\d.])0\d", span):
-            continue  # 2024-01-05 is a date
-        try:
-            return parse(span)
-        except MathError:
-            continue
-    return None
-
-
-def _equation_candidates(text: str) -> list[str]:
-    quoted = [q for q in re.findall(r"`([^`]*)`", text) if "=" in q]
-    tokens = [m.group(0) for m in _EQ_TOKEN.finditer(text)]
-    spans = []
-    for i, tok in enumerate(tokens):
-        if tok != "=":
-            continue
-        lo, hi = i, i + 1
-        ok = re.compile(r"\d|[A-Za-z]$|\*\*|[-+*/^×÷()]|\s")
-        while (
-            lo > 0 and ok.match(tokens[lo - 1]) and not (tokens[lo - 1].isalpha() and len(tokens[lo - 1]) > 1)
-        ):
-            lo -= 1
-        while (
-            hi < len(tokens) and ok.match(tokens[hi]) and not (tokens[hi].isalpha() and len(tokens[hi]) > 1)
-        ):
-            hi += 1
-        spans.append("".join(tokens[lo:hi]).strip())
-    return quoted + spans
-
-
 def _equation(text: str, state: MathState) -> MathTask | None:
-    for candidate in _equation_candidates(text):
+    for candidate in equation_candidates(text):
         left_text, _, right_text = candidate.partition("=")
         try:
             left, right = parse(left_text), parse(right_text)
@@ -284,8 +227,10 @@ def _smallest_divisor(n: int) -> int | None:
 def _prime(text: str, state: MathState) -> MathTask | None:
     if not re.search(r"\bprime\b", text, re.IGNORECASE):
         return None
-    node = _expression(text)
-    explicit = re.search(r"(?<![\d.])-?\d+(?![\d.])", text)
+    node = find_expression(text)
+    explicit = re.search(r"(?<![\d.])-?\d{1,13}(?![\d.])", text)
+    if re.search(r"\d{14}", text):
+        return None  # beyond MAX_PRIME whatever it says
     if node is not None:
         value = evaluate(node)
     elif explicit:
@@ -361,7 +306,7 @@ def interpret(text: str, state: MathState) -> MathTask | None:
             task = None
         if task is not None:
             return task
-    node = _expression(text)
+    node = find_expression(text)
     if node is None:
         return None
     try:

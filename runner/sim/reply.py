@@ -28,12 +28,14 @@ _CONDITIONAL = re.compile(r"^\s*(?:if|when|whenever)\b|하면|경우", re.IGNORE
 _NAME = re.compile(
     r"\b(?i:address|call|refer to)\s+(?i:the user|the customer|them|him|her|me)\s+(?i:as\s+)?[\"“']?([A-Z][^.,;:!?\"”'\n]*)"
 )
+_NAME_KO = re.compile(r"(?:사용자|고객)를\s*[\"“']?([^\s\"“”'.,]+?)[\"”']?\s*(?:님)?(?:이)?라고\s*부르")
 _YES_NO = re.compile(
-    r"\byes\s*(?:or|/)\s*no\b[^.]*\b(?:first|start|begin)|\b(?:start|begin)\w*\b[^.]*\byes\s*(?:or|/)\s*no\b",
+    r"\byes\s*(?:or|/)\s*no\b[^.]*\b(?:first|start|begin)|\b(?:start|begin)\w*\b[^.]*\byes\s*(?:or|/)\s*no\b"
+    r"|(?:예|네)\s*(?:또는|/)?\s*아니[요오][^.]*먼저|먼저[^.]*(?:예|네)\s*(?:또는|/)?\s*아니[요오]",
     re.I,
 )
 _STEPS = re.compile(
-    r"\b(?:show|explain|give|include|list)\b[^.]*\b(?:steps?|working|work|reasoning)\b|\bstep[- ]by[- ]step\b|풀이\s*과정",
+    r"\b(?:show|explain|give|include|list)\b[^.]*\b(?:steps?|working|reasoning|(?:your|the) work)\b|\bstep[- ]by[- ]step\b|풀이\s*과정",
     re.IGNORECASE,
 )
 _NOT_FOUND = re.compile(
@@ -59,7 +61,7 @@ def style_of(instructions: str, user_text: str) -> Style:
         m = _LANGUAGE.search(sentence)
         if m and not _CONDITIONAL.search(sentence):
             lang = "en" if (m.group(1) or m.group(2)).lower() in ("english", "영어") else "ko"
-    name = _NAME.search(instructions)
+    name = _NAME.search(instructions) or _NAME_KO.search(instructions)
     not_found = _NOT_FOUND.search(instructions)
     return Style(
         lang,

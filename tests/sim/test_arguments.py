@@ -55,8 +55,21 @@ NESTED = {
         "level": {"enum": [1, 2, 3]},
         "mode": {"type": "string", "examples": ["fast"]},
         "anything": {},
+        "deposit": {"type": "integer", "exclusiveMinimum": 0},
+        "ratio": {"type": "number", "exclusiveMinimum": 0.5},
     },
-    "required": ["route", "note", "count", "kind", "tags", "level", "mode", "anything"],
+    "required": [
+        "route",
+        "note",
+        "count",
+        "kind",
+        "tags",
+        "level",
+        "mode",
+        "anything",
+        "deposit",
+        "ratio",
+    ],
 }
 CONTACT = {
     "type": "object",
@@ -120,6 +133,12 @@ def test_references_branches_constants_defaults_and_examples() -> None:
     assert built["tags"] == ["scenic route"]
     bare = args(NESTED, "nothing here")
     assert (bare["count"], bare["mode"], bare["tags"], bare["note"]) == (2, "fast", [""], "")
+    assert (bare["deposit"], bare["ratio"]) == (1, 0.500000001)
+
+
+def test_a_reference_cycle_ends_as_an_empty_string() -> None:
+    cyclic = {"$defs": {"loop": {"$ref": "#/$defs/loop"}}, "properties": {"a": {"$ref": "#/$defs/loop"}}}
+    assert build_arguments({**cyclic, "required": ["a"]}, "text") == '{"a":""}'
 
 
 def test_emails_links_patterns_free_text_and_dates() -> None:

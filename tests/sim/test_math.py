@@ -28,6 +28,7 @@ from runner.sim.mathtask import MathState, MathTask, describe_text, interpret, t
         ("2^-1", "2^-1", Fraction(1, 2)),
         ("2(3 + 1)", "2(3 + 1)", 8),
         ("-(2 + 3)", "-(2 + 3)", -5),
+        ("(-3)^2", "(-3)^2", 9),
     ],
 )
 def test_expressions_parse_show_and_evaluate_exactly(text: str, shown: str, value: Fraction) -> None:
@@ -37,7 +38,9 @@ def test_expressions_parse_show_and_evaluate_exactly(text: str, shown: str, valu
     assert eval(python(node), {"Fraction": Fraction}) == value  # the Python it writes means the same
 
 
-@pytest.mark.parametrize("text", ["(1 + 2", "1 +", "1 2 )", "3 $ 4", "2 ^ 100", "10 ^ 50 * 10 ^ 50", "x + 1"])
+@pytest.mark.parametrize(
+    "text", ["(1 + 2", "1 +", "1 2 )", "3 $ 4", "3 * / 4", "2 ^ 100", "10 ^ 50 * 10 ^ 50", "x + 1"]
+)
 def test_what_the_language_refuses(text: str) -> None:
     with pytest.raises(MathError):
         evaluate(parse(text))
@@ -77,6 +80,8 @@ def test_arithmetic_in_words_and_symbols() -> None:
     assert interpret("On 2024-01-05 we sail", MathState()) is None
     assert interpret("What is 2024-01-05?", MathState()) is None
     assert interpret("Room 12 is nice", MathState()) is None
+    assert interpret("What is 1 + (2?", MathState()) is None
+    assert interpret("What is 2 ^ 100?", MathState()) is None
 
 
 def test_follow_ups_act_on_the_previous_result() -> None:
@@ -91,6 +96,7 @@ def test_follow_ups_act_on_the_previous_result() -> None:
     assert task("raise it to the power of 2", state).en == "84^2 = 7056."
     assert task("and that times 3?", state).en == "84 * 3 = 252."
     assert interpret("Now divide that by 4.", MathState()) is None
+    assert interpret("Now divide that by 0.", state) is None
 
 
 def test_linear_equations_with_and_without_a_single_solution() -> None:

@@ -30,9 +30,14 @@ def test_style_rules_read_the_instructions() -> None:
     assert style_of("Call the user “Captain”.", "hi").name == "Captain"
     assert style_of("Answer with yes or no first, then explain.", "hi").yes_no_first
     assert style_of("Start every reply with yes/no.", "hi").yes_no_first
+    assert style_of("예 또는 아니오로 먼저 답하세요.", "hi").yes_no_first
+    assert style_of("사용자를 민지님이라고 부르세요.", "hi").name == "민지"
+    assert style_of("사용자를 Jane이라고 부르세요.", "hi").name == "Jane"
     assert style_of("Show each step of the working.", "hi").show_steps
     assert style_of("Think step by step.", "hi").show_steps
+    assert style_of("Always show your work.", "hi").show_steps
     assert not style_of("Be kind.", "hi").show_steps
+    assert not style_of("Give short answers and work carefully.", "hi").show_steps
 
 
 def test_the_reply_language_follows_the_user_unless_told_otherwise() -> None:

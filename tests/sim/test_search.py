@@ -119,3 +119,20 @@ def test_nothing_found_is_said_plainly_or_as_the_instructions_ask() -> None:
     story = "If the files do not say, answer that the story does not tell."
     out = searched("Who won?", (), story)
     assert (out.text, out.citations) == ("The story does not tell.", ())
+
+
+def test_words_are_compared_after_light_suffix_stripping() -> None:
+    from runner.sim.text import stem
+
+    assert [
+        stem(w) for w in ("Cities", "working", "jammed", "stopped", "called", "boxes", "glass", "Odile’s")
+    ] == [
+        "city",
+        "work",
+        "jam",
+        "stop",
+        "call",
+        "boxe",
+        "glass",
+        "odile",
+    ]

@@ -140,5 +140,6 @@ def test_a_forced_tool_is_used_on_the_first_step_only_then_the_model_answers() -
 
 def test_without_tools_or_messages_the_model_just_answers() -> None:
     assert isinstance(step("What is the weather?", (), "required"), MessageStep)
+    assert isinstance(step("What is the weather?", ({"type": "web_search"},), "required"), MessageStep)
     out = Simulator().step(ModelInput(tools=(WEATHER, SEARCH, CODE)))
     assert out == MessageStep("Hello! How can I help?", (), out.usage)

@@ -107,3 +107,13 @@ def test_oversized_json_body_is_413(small_client: openai.OpenAI) -> None:
         small_client.beta.assistants.create(model="gpt-4o", instructions="x" * 10_000)
     assert caught.value.status_code == 413
     assert caught.value.body["type"] == "invalid_request_error"  # type: ignore[index]
+
+
+def test_expiry_must_be_a_number_of_seconds(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.files.create(
+            file=("a.txt", b"x"),
+            purpose="user_data",
+            expires_after={"anchor": "created_at", "seconds": "soon"},  # type: ignore[typeddict-item]
+        )
+    assert caught.value.body["param"] == "expires_after.seconds"  # type: ignore[index]

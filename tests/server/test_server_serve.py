@@ -48,6 +48,8 @@ def test_state_survives_a_restart(tmp_path: Path, contract: Contract) -> None:
 
 def test_embedded_server_generates_a_key_and_stops_cleanly(tmp_path: Path, contract: Contract) -> None:
     server = EmbeddedServer(tmp_path / "e.db")
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = server.backend
     with server:
         assert server.base_url == f"http://127.0.0.1:{server.port}/v1"
         assert server.api_key.startswith("sk-local-")

@@ -178,9 +178,14 @@ def test_embedded_server_reports_a_port_it_cannot_take(tmp_path: Path) -> None:
             EmbeddedServer(tmp_path / "busy.db", API_KEY, port=port).start()
 
 
-def test_arun_serve_reports_an_unusable_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_arun_serve_reports_an_unusable_database(tmp_path: Path) -> None:
     (tmp_path / "bad.db").write_bytes(b"not a database, only text" * 100)
-    from runner.cli import run
-
-    assert run(["-C", str(tmp_path), "serve", "--port", "0", "--db", "bad.db", "--api-key", "sk-x"]) == 1
-    assert "bad.db is not a usable arun database" in capsys.readouterr().err
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "-C", str(tmp_path), "serve", "--port", "0", "--db", "bad.db"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "OPENAI_API_KEY": "sk-made-up"},
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Error: {tmp_path / 'bad.db'} is not a usable arun database")

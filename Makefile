@@ -18,8 +18,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
+# The example project, on the embedded local server (state in .arun/local.db).
 demo: $(VENV)/.installed-run
 	$(ARUN) validate
+	$(ARUN) apply --yes
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check runner tests scripts bench

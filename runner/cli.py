@@ -7,9 +7,8 @@ never pay for (or depend on) the `openai` import.
 from __future__ import annotations
 
 import os
-import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,52 @@ class Context:
         self.debug = debug
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class ArunGroup(click.Group):
+    """Maps every outcome to arun's exit codes, the same under `arun` and under click's CliRunner."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as exc:
+            exc.exit_code = EXIT_USER_ERROR  # type: ignore[misc]  # an instance override, on purpose
+            raise
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            # Usage mistakes are user errors like any other: exit 1, so 2 only ever means "plan has changes".
+            exc.exit_code = EXIT_USER_ERROR  # type: ignore[misc]  # an instance override, on purpose
+            raise
+        except (click.exceptions.Exit, click.ClickException):
+            raise
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            click.echo("Interrupted.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+        except RunnerError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except Exception as exc:
+            if _debug_requested(ctx):
+                click.echo(traceback.format_exc(), err=True, nl=False)
+            click.echo(
+                f"Internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in arun. Run again with --debug for the traceback, and report it.",
+                err=True,
+            )
+            ctx.exit(EXIT_INTERNAL_ERROR)
+
+
+def _debug_requested(ctx: click.Context) -> bool:
+    obj = ctx.find_object(Context)
+    return bool(obj and obj.debug) or os.environ.get("ARUN_DEBUG", "") not in ("", "0")
+
+
+@click.group(
+    cls=ArunGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(__version__, prog_name="arun")
 @click.option(
     "-C",
@@ -74,6 +118,142 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     from runner.commands.validate import run_validate
 
     return run_validate(obj.root, list(paths), as_json=as_json)
+
+
+def api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--base-url, --api-key and --local, for every command that talks to an API."""
+    fn = click.option(
+        "--local",
+        is_flag=True,
+        help="Use the embedded local server (state in .arun/local.db), whatever else is set.",
+    )(fn)
+    fn = click.option(
+        "--api-key", metavar="KEY", help="API key (default: OPENAI_API_KEY, then .env). Never printed."
+    )(fn)
+    fn = click.option(
+        "--base-url",
+        metavar="URL",
+        help="Assistants API base URL ending in /v1 (default: OPENAI_BASE_URL, then .env).",
+    )(fn)
+    return fn
+
+
+@cli.command()
+@api_options
+@click.option("--prune", is_flag=True, help="Also plan to delete managed assistants whose YAML is gone.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.pass_obj
+def plan(
+    obj: Context, base_url: str | None, api_key: str | None, local: bool, prune: bool, as_json: bool
+) -> int:
+    """Show what apply would change on the API: + create, ~ update (field by field), - delete.
+
+    Reads only. Matches remote assistants to files by the key arun stores in their metadata, never by
+    name; objects arun did not create are never touched. Exits 0 when there is nothing to do, 2 when
+    there are changes, 1 on error.
+
+    \b
+    Example:
+      arun plan
+      arun plan --prune --json
+    """
+    from runner.commands.plan import ApiOptions, run_plan
+
+    return run_plan(obj.root, ApiOptions(base_url, api_key, local), prune=prune, as_json=as_json)
+
+
+@cli.command()
+@api_options
+@click.option("--prune", is_flag=True, help="Delete managed assistants whose YAML is gone, with their files.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
+@click.option("--json", "as_json", is_flag=True, help="Print the applied plan as JSON.")
+@click.pass_obj
+def apply(
+    obj: Context,
+    base_url: str | None,
+    api_key: str | None,
+    local: bool,
+    prune: bool,
+    yes: bool,
+    as_json: bool,
+) -> int:
+    """Make the API match the YAML: execute the plan, then plan again to prove it converged.
+
+    Uploads only files whose content changed, keeps file_search files in a vector store arun manages per
+    assistant, and removes what it made that nothing uses any more. On a terminal it shows the plan and
+    asks; elsewhere it needs --yes.
+
+    \b
+    Example:
+      arun apply
+      arun apply --yes --prune
+    """
+    from runner.commands.apply import run_apply
+    from runner.commands.plan import ApiOptions
+
+    return run_apply(obj.root, ApiOptions(base_url, api_key, local), prune=prune, yes=yes, as_json=as_json)
+
+
+@cli.command()
+@click.argument("golden", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, markdown for pull requests and GITHUB_STEP_SUMMARY, json for machines.",
+)
+@click.option(
+    "--include",
+    type=click.Choice(["usage"]),
+    multiple=True,
+    help="Also compare a section that is ignored by default (token usage).",
+)
+@click.option(
+    "--text-similarity",
+    type=click.FloatRange(0, 1, min_open=True),
+    metavar="X",
+    help="Reply texts at least this similar (0-1, e.g. 0.8) count as equal. Structure always compares exactly.",
+)
+@click.option(
+    "--allow-orphans", is_flag=True, help="Golden transcripts without a new one do not fail the diff."
+)
+@click.option(
+    "--junit", type=click.Path(dir_okay=False, path_type=Path), help="Also write JUnit XML to this file."
+)
+def diff(
+    golden: Path,
+    new: Path,
+    fmt: str,
+    include: tuple[str, ...],
+    text_similarity: float | None,
+    allow_orphans: bool,
+    junit: Path | None,
+) -> int:
+    """Compare two sets of transcripts, scenario by scenario and turn by turn.
+
+    Everything compares except token usage; structure (statuses, tool calls and their JSON arguments,
+    expectation outcomes) exactly, reply text exactly unless --text-similarity allows a tolerance.
+    Exits 0 when the sets match, 1 when they differ (a scenario changed, is new, or lost its golden).
+
+    \b
+    Example:
+      arun diff transcripts/ .arun/transcripts/
+      arun diff transcripts/ .arun/transcripts/ --text-similarity 0.8 --format markdown
+    """
+    from runner.commands.diff import run_diff
+
+    return run_diff(
+        golden,
+        new,
+        fmt=fmt,  # type: ignore[arg-type]  # click.Choice guarantees one of the literals
+        include_usage="usage" in include,
+        text_similarity=text_similarity,
+        allow_orphans=allow_orphans,
+        junit=junit,
+    )
 
 
 @cli.command()
@@ -123,41 +303,12 @@ def serve(
     return run_serve(options, obj.root)
 
 
-def _debug_requested(argv: Sequence[str]) -> bool:
-    return "--debug" in argv or os.environ.get("ARUN_DEBUG", "") not in ("", "0")
+@cli.result_callback()
+@click.pass_context
+def _exit_with(ctx: click.Context, result: Any, **_: Any) -> None:
+    ctx.exit(result if isinstance(result, int) else EXIT_OK)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point: maps outcomes to exit codes (0/1/2 from commands, 1 user error, 3 bug, 130)."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    sys.exit(run(args))
-
-
-def run(args: list[str]) -> int:
-    try:
-        result: Any = cli.main(args=args, prog_name="arun", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.ClickException as exc:
-        # Usage mistakes are user errors like any other: exit 1, so that 2 only ever means "plan has changes".
-        exc.show()
-        return EXIT_USER_ERROR
-    except click.exceptions.Abort:
-        click.echo("Interrupted.", err=True)
-        return EXIT_INTERRUPTED
-    except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
-        return EXIT_INTERRUPTED
-    except RunnerError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        return exc.exit_code
-    except Exception as exc:
-        if _debug_requested(args):
-            traceback.print_exc()
-        click.echo(
-            f"Internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in arun. Run again with --debug for the traceback and report it.",
-            err=True,
-        )
-        return EXIT_INTERNAL_ERROR
-    return result if isinstance(result, int) else EXIT_OK
+    """Console entry point: exit 0/1/2 from commands, 1 for user errors, 3 for bugs, 130 on Ctrl-C."""
+    cli.main(args=None if argv is None else list(argv), prog_name="arun")

@@ -21,5 +21,9 @@ class ApiError(RunnerError):
     """The API answered with an error that arun cannot recover from."""
 
 
+class ApiNotFound(ApiError):
+    """The API answered 404 for an object arun asked about."""
+
+
 class HostedApiGone(ApiError):
     """The hosted Assistants API at api.openai.com was shut down on 2026-08-26."""

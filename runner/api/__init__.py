@@ -1,0 +1,1 @@
+"""Reaching an Assistants API: the one client layer commands use."""

@@ -1,0 +1,226 @@
+"""Executing a plan. Every write is ordered so that a crash at any point leaves only what the next plan
+recognises and cleans up: files are uploaded before anything points at them, old files are deleted only
+after nothing points at them any more, and newer duplicates from concurrent applies are removed."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from runner.api.session import Api
+from runner.apply.desired import KEY_KEY, KEY_MANAGED, MANAGED_VALUE, DesiredAssistant
+from runner.apply.plan import DEFAULTS, Change, FileAction, Plan
+from runner.apply.remote import read_assistants
+from runner.errors import ApiError, ApiNotFound
+
+BATCH_DEADLINE_S = 300.0
+
+
+class ApplyFailed(ApiError):
+    """Part of a plan was applied; the message says what was done and what was not."""
+
+
+def api_body(want: DesiredAssistant) -> dict[str, Any]:
+    fields = want.fields
+    body = {
+        name: fields.get(name, default) if fields.get(name) is not None else default
+        for name, default in DEFAULTS.items()
+    }
+    body["model"] = fields["model"]
+    body["tools"] = fields.get("tools", [])
+    if "reasoning_effort" in fields:
+        body["reasoning_effort"] = fields["reasoning_effort"]
+    body["metadata"] = want.metadata()
+    return body
+
+
+class Executor:
+    def __init__(self, api: Api, root: Path, hook: Callable[[str], None] | None = None) -> None:
+        self.api = api
+        self.root = root
+        # Called before every write with its description; tests use it to cut an apply off at each step.
+        self.hook = hook
+        self.done: list[str] = []
+        self.created: dict[str, str] = {}
+        self.deduplicated: list[str] = []
+
+    def write(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self.hook is not None:
+            self.hook(what)
+        result = self.api.call(what, fn, *args, write=True, **kwargs)
+        self.done.append(what)
+        return result
+
+    def run(self, plan: Plan) -> list[str]:
+        total = len(plan.changes)
+        try:
+            for change in plan.changes:
+                handler = getattr(self, f"_{change.action}_{change.kind}")
+                handler(change)
+            if self.created:
+                self._remove_newer_duplicates()
+        except ApiError as exc:
+            raise ApplyFailed(self._report(str(exc), total)) from None
+        except KeyboardInterrupt:
+            click.echo(self._report("interrupted", total), err=True)
+            raise
+        return self.done
+
+    def _report(self, problem: str, total: int) -> str:
+        done = "\n".join(f"  done: {step}" for step in self.done) or "  done: nothing"
+        return (
+            f"apply stopped: {problem}\n{done}\n"
+            f"The rest of the {total} planned change(s) was not applied. Run `arun apply` again: it picks up "
+            "from what is there now and removes anything left half made."
+        )
+
+    # Files and vector stores
+
+    def _file_id(self, key: str, action: FileAction) -> str:
+        if action.action in ("keep", "reuse"):
+            assert action.file_id is not None
+            return action.file_id
+        assert action.file is not None
+        want = action.file
+        data = (self.root / want.path).read_bytes()
+        uploaded = self.write(
+            f"upload {want.path} for {key}",
+            self.api.client.files.create,
+            file=(want.upload_name(key), data),
+            purpose="assistants",
+        )
+        return str(uploaded.id)
+
+    def _attach(self, key: str, store_id: str, actions: list[FileAction]) -> None:
+        files = []
+        for action in actions:
+            assert action.file is not None
+            attributes = {"arun_path": action.file.path, "arun_sha256": action.file.sha256}
+            files.append({"file_id": self._file_id(key, action), "attributes": attributes})
+        if not files:
+            return
+        client = self.api.client
+        batch = self.write(
+            f"add {len(files)} file(s) to the vector store of {key}",
+            client.vector_stores.file_batches.create,
+            store_id,
+            files=files,
+        )
+        deadline = time.monotonic() + BATCH_DEADLINE_S
+        while batch.status == "in_progress":
+            if time.monotonic() > deadline:
+                raise ApiError(f"the vector store of {key} was still indexing after {BATCH_DEADLINE_S:.0f} s")
+            time.sleep(0.5)
+            batch = self.api.call(
+                "wait for indexing",
+                client.vector_stores.file_batches.retrieve,
+                batch.id,
+                vector_store_id=store_id,
+            )
+        if batch.status != "completed" or batch.file_counts.failed:
+            raise ApiError(
+                f"indexing the files of {key} ended {batch.status} ({batch.file_counts.failed} failed)"
+            )
+
+    def _new_store(self, want: DesiredAssistant, actions: list[FileAction]) -> str:
+        metadata = {KEY_MANAGED: MANAGED_VALUE, KEY_KEY: want.key}
+        store = self.write(
+            f"create the vector store of {want.key}",
+            self.api.client.vector_stores.create,
+            name=f"arun: {want.key}",
+            metadata=metadata,
+        )
+        self._attach(want.key, store.id, actions)
+        return str(store.id)
+
+    def _delete(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        # Already gone (a concurrent apply, or a retry after a lost answer) is what we wanted.
+        with contextlib.suppress(ApiNotFound):
+            self.write(what, fn, *args, **kwargs)
+
+    # Assistants
+
+    def _resources(self, want: DesiredAssistant, change: Change) -> dict[str, Any]:
+        code = [
+            self._file_id(want.key, a)
+            for a in change.files
+            if a.tool == "code_interpreter" and a.action != "remove"
+        ]
+        search = [a for a in change.files if a.tool == "file_search" and a.action != "remove"]
+        resources: dict[str, Any] = {
+            "code_interpreter": {"file_ids": code},
+            "file_search": {"vector_store_ids": []},
+        }
+        if want.search_files:
+            if change.store is None:
+                store_id = self._new_store(want, search)
+            else:
+                store_id = change.store.id
+                self._attach(want.key, store_id, [a for a in search if a.action != "keep"])
+                for gone in (a for a in change.files if a.tool == "file_search" and a.action == "remove"):
+                    self._delete(
+                        f"detach {gone.path or gone.file_id} from {want.key}",
+                        self.api.client.vector_stores.files.delete,
+                        gone.file_id,
+                        vector_store_id=store_id,
+                    )
+            resources["file_search"]["vector_store_ids"] = [store_id]
+        return resources
+
+    def _create_assistant(self, change: Change) -> None:
+        want = change.desired
+        assert want is not None
+        body = api_body(want)
+        body["tool_resources"] = self._resources(want, change)
+        created = self.write(f"create assistant {want.key}", self.api.client.beta.assistants.create, **body)
+        self.created[want.key] = str(created.id)
+
+    def _update_assistant(self, change: Change) -> None:
+        want = change.desired
+        assert want is not None and change.id is not None
+        body = api_body(want)
+        body["tool_resources"] = self._resources(want, change)
+        self.write(f"update assistant {want.key}", self.api.client.beta.assistants.update, change.id, **body)
+        for gone in change.files:
+            if gone.action == "remove" and gone.delete and gone.file_id:
+                self._delete(
+                    f"delete replaced file {gone.file_id} of {want.key}",
+                    self.api.client.files.delete,
+                    gone.file_id,
+                )
+
+    def _delete_assistant(self, change: Change) -> None:
+        self._delete(
+            f"delete assistant {change.key} ({change.id}, {change.reason})",
+            self.api.client.beta.assistants.delete,
+            change.id,
+        )
+
+    def _delete_vector_store(self, change: Change) -> None:
+        self._delete(
+            f"delete vector store {change.id} of {change.key}",
+            self.api.client.vector_stores.delete,
+            change.id,
+        )
+
+    def _delete_file(self, change: Change) -> None:
+        self._delete(f"delete file {change.id} of {change.key}", self.api.client.files.delete, change.id)
+
+    def _remove_newer_duplicates(self) -> None:
+        # There is no lock to share between machines: after creating, look again, and if another apply
+        # created the same key first, remove ours. The next plan brings the survivor up to date.
+        assistants, _ = read_assistants(self.api)
+        for key, mine in self.created.items():
+            copies = assistants.get(key, [])
+            if copies and copies[0].id != mine and any(c.id == mine for c in copies):
+                self.deduplicated.append(key)
+                self._delete(
+                    f"delete assistant {key} ({mine}): another apply created it first",
+                    self.api.client.beta.assistants.delete,
+                    mine,
+                )

@@ -1,0 +1,80 @@
+"""`arun apply`: execute the plan, then plan again to prove the API matches the YAML."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from runner.api.session import Api, open_api
+from runner.apply.execute import Executor
+from runner.apply.plan import Plan
+from runner.apply.render import plan_json, render_plan
+from runner.commands.plan import ApiOptions, make_plan, print_plan
+from runner.errors import ApiError, RunnerError
+from runner.project.load import require_project
+from runner.term import color_enabled
+
+
+def _confirm(plan: Plan, requests: int, *, yes: bool, as_json: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise RunnerError("apply changes the API and there is no terminal to ask for confirmation: add --yes")
+    color = color_enabled(sys.stdout)
+    click.echo(render_plan(plan, requests, color=color), nl=False, color=color)
+    if not click.confirm("Apply these changes?", default=False):
+        raise RunnerError("nothing applied: the plan was not confirmed")
+
+
+def converge(
+    api: Api, root: Path, plan: Plan, *, prune: bool, hook: Callable[[str], None] | None = None
+) -> Plan:
+    executor = Executor(api, root, hook)
+    executor.run(plan)
+    after = make_plan(api, root, prune=prune)
+    if executor.deduplicated and not after.empty:
+        # Another apply created some of the same assistants at the same time; ours were removed and the
+        # survivors may still need our update. One more round, then the usual check.
+        Executor(api, root, hook).run(after)
+        after = make_plan(api, root, prune=prune)
+    if not after.empty:
+        listing = render_plan(after, api.counter.requests)
+        raise ApiError(
+            f"apply finished but a fresh plan is not empty, so the API does not match the YAML:\n{listing}"
+        )
+    return after
+
+
+def run_apply(
+    root: Path,
+    options: ApiOptions,
+    *,
+    prune: bool = False,
+    yes: bool = False,
+    as_json: bool = False,
+    hook: Callable[[str], None] | None = None,
+) -> int:
+    require_project(root)
+    with open_api(options.settings(root), announce=not as_json) as api:
+        plan = make_plan(api, root, prune=prune)
+        if plan.empty:
+            print_plan(plan, api.counter.requests, as_json=as_json)
+            return 0
+        _confirm(plan, api.counter.requests, yes=yes, as_json=as_json)
+        if yes and not as_json:
+            print_plan(plan, api.counter.requests, as_json=False)
+        converge(api, root, plan, prune=prune, hook=hook)
+        counts = (
+            f"{plan.count('create')} created, {plan.count('update')} updated, {plan.count('delete')} deleted"
+        )
+        done = f"Applied: {counts}. {api.counter.requests} API requests ({api.counter.writes} writes); a fresh plan is empty."
+        if as_json:
+            report = plan_json(plan, api.counter.requests) | {"applied": True, "writes": api.counter.writes}
+            click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        else:
+            click.echo(done)
+    return 0

@@ -1,0 +1,55 @@
+"""`arun plan`: what apply would change. Reads only; exit 0 nothing to do, 2 changes, 1 error."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from runner.api.session import Api, open_api
+from runner.apply.desired import desired_state
+from runner.apply.plan import Plan, compute_plan
+from runner.apply.remote import read_remote
+from runner.apply.render import plan_json, render_plan
+from runner.config import Settings
+from runner.project.load import require_project
+from runner.term import color_enabled
+
+EXIT_CHANGES = 2
+
+
+@dataclass(frozen=True)
+class ApiOptions:
+    base_url: str | None = None
+    api_key: str | None = None
+    local: bool = False
+
+    def settings(self, root: Path) -> Settings:
+        from runner.config import resolve_settings
+
+        return resolve_settings(root, base_url=self.base_url, api_key=self.api_key, local=self.local)
+
+
+def make_plan(api: Api, root: Path, *, prune: bool) -> Plan:
+    project = require_project(root)
+    return compute_plan(desired_state(project), read_remote(api), prune=prune)
+
+
+def print_plan(plan: Plan, requests: int, *, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(plan_json(plan, requests), indent=2, ensure_ascii=False))
+        return
+    color = color_enabled(sys.stdout)
+    click.echo(render_plan(plan, requests, color=color), nl=False, color=color)
+
+
+def run_plan(root: Path, options: ApiOptions, *, prune: bool = False, as_json: bool = False) -> int:
+    require_project(root)  # a broken project fails before any API is touched
+    settings = options.settings(root)
+    with open_api(settings, announce=not as_json) as api:
+        plan = make_plan(api, root, prune=prune)
+        print_plan(plan, api.counter.requests, as_json=as_json)
+    return 0 if plan.empty else EXIT_CHANGES

@@ -1,0 +1,141 @@
+"""The one loading pipeline: find files -> positional YAML -> JSON Schema -> semantic checks -> models."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.errors import RunnerError, ValidationFailed
+from runner.project.assistants import AssistantChecker
+from runner.project.diagnostics import Diagnostic
+from runner.project.models import Assistant, Project, Scenario
+from runner.project.scenarios import ScenarioChecker
+from runner.project.schema import schema_diagnostics
+from runner.project.yamlpos import Document, YamlProblem, load_yaml
+
+ASSISTANTS_DIR = "assistants"
+SCENARIOS_DIR = "scenarios"
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    project: Project
+    diagnostics: tuple[Diagnostic, ...]
+    files_checked: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.diagnostics
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
+
+
+def _selected(root: Path, paths: Sequence[Path]) -> set[Path]:
+    chosen: set[Path] = set()
+    for given in paths:
+        target = given if given.is_absolute() else root / given
+        if not target.exists():
+            raise RunnerError(
+                f"{given}: no such file or folder (paths are relative to the project root {root})"
+            )
+        target = target.resolve()
+        kind = next((d for d in (ASSISTANTS_DIR, SCENARIOS_DIR) if target.is_relative_to(root / d)), None)
+        if kind is None:
+            raise RunnerError(
+                f"{given}: not inside {ASSISTANTS_DIR}/ or {SCENARIOS_DIR}/ of the project {root}"
+            )
+        if target.is_dir():
+            chosen.update(_yaml_files(target))
+        elif target.suffix not in YAML_SUFFIXES:
+            raise RunnerError(f"{given}: not a YAML file (expected .yaml or .yml)")
+        else:
+            chosen.add(target)
+    return chosen
+
+
+def _parse(root: Path, path: Path, schema: str, problems: list[Diagnostic]) -> Document | None:
+    rel = path.relative_to(root).as_posix()
+    try:
+        doc = load_yaml(path, rel)
+    except YamlProblem as exc:
+        problems.extend(exc.diagnostics)
+        return None
+    if not isinstance(doc.data, dict):
+        problems.append(doc.diag((), "expected a mapping of keys to values at the top of the file"))
+        return None
+    found = schema_diagnostics(doc, schema)
+    problems.extend(found)
+    return None if found else doc
+
+
+def load_project(root: Path, paths: Sequence[Path] = ()) -> LoadResult:
+    """Load and check the project. With `paths`, only those files' problems are reported (and only those
+    scenarios loaded); assistants are always read, since scenarios refer to them."""
+    root = root.resolve()
+    if not paths and not (root / ASSISTANTS_DIR).is_dir() and not (root / SCENARIOS_DIR).is_dir():
+        raise RunnerError(
+            f"no {ASSISTANTS_DIR}/ or {SCENARIOS_DIR}/ folder in {root}: run arun from the project root, or pass -C DIR"
+        )
+    assistant_files = _yaml_files(root / ASSISTANTS_DIR)
+    scenario_files = _yaml_files(root / SCENARIOS_DIR)
+    selected = _selected(root, paths) if paths else set(assistant_files) | set(scenario_files)
+
+    problems: list[Diagnostic] = []
+    keys: dict[str, Path] = {}
+    assistants: dict[str, Assistant] = {}
+    for path in assistant_files:
+        key = path.stem
+        if key in keys:
+            first = keys[key].relative_to(root).as_posix()
+            problems.append(
+                Diagnostic(
+                    path.relative_to(root).as_posix(),
+                    1,
+                    1,
+                    "(file)",
+                    f"assistant key {key!r} is also defined by {first}: keys (file stems) must be unique",
+                )
+            )
+            continue
+        keys[key] = path
+        doc = _parse(root, path, "assistant", problems)
+        if doc is not None:
+            checker = AssistantChecker(root, doc, key)
+            assistant = checker.check()
+            problems.extend(checker.problems)
+            if assistant is not None:
+                assistants[key] = assistant
+
+    scenarios: dict[str, Scenario] = {}
+    for path in scenario_files:
+        if path not in selected:
+            continue
+        doc = _parse(root, path, "scenario", problems)
+        if doc is None:
+            continue
+        name = path.relative_to(root / SCENARIOS_DIR).with_suffix("").as_posix()
+        scenario_checker = ScenarioChecker(root, doc, name, set(keys), assistants)
+        scenario = scenario_checker.check()
+        problems.extend(scenario_checker.problems)
+        if scenario is not None:
+            scenarios[name] = scenario
+
+    shown = {p.relative_to(root).as_posix() for p in selected}
+    reported = tuple(sorted({d for d in problems if d.path in shown}))
+    project = Project(root=root, assistants=assistants, scenarios=scenarios)
+    return LoadResult(project=project, diagnostics=reported, files_checked=len(selected))
+
+
+def require_project(root: Path, paths: Sequence[Path] = ()) -> Project:
+    """For commands that act on the project: any problem stops them before they touch an API."""
+    result = load_project(root, paths)
+    if not result.ok:
+        listing = "\n".join(d.format() for d in result.diagnostics)
+        raise ValidationFailed(f"the project has {len(result.diagnostics)} problem(s):\n{listing}")
+    return result.project

@@ -1,0 +1,1 @@
+"""Transcripts: one YAML file per replayed scenario, written byte-for-byte reproducibly."""

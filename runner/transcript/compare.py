@@ -1,0 +1,145 @@
+"""Normalised comparison of transcript sets: structure exactly, reply text exactly or by similarity."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from runner.transcript.io import dump, read_transcript, transcript_files
+
+Status = Literal["same", "changed", "added", "removed"]
+
+
+@dataclass(frozen=True)
+class Options:
+    include_usage: bool = False
+    # None: reply text must match exactly; X in (0, 1]: texts at least this similar count as equal.
+    text_similarity: float | None = None
+    allow_orphans: bool = False
+    # With --shard, only the shard's scenarios count; other shards' goldens are neither compared nor orphans.
+    owns: Callable[[str], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Section:
+    """One part of a transcript that differs: the header, a turn, or usage, with its unified diff."""
+
+    title: str
+    turn: int | None
+    diff: tuple[str, ...]
+    user: str | None = None
+
+
+@dataclass(frozen=True)
+class ScenarioDiff:
+    name: str
+    status: Status
+    sections: tuple[Section, ...] = ()
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    scenarios: tuple[ScenarioDiff, ...]
+    options: Options = field(default_factory=Options)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for s in self.scenarios if s.status == status)
+
+    def failing(self, scenario: ScenarioDiff) -> bool:
+        if scenario.status == "removed":
+            return not self.options.allow_orphans
+        return scenario.status != "same"
+
+    @property
+    def same(self) -> bool:
+        return not any(self.failing(s) for s in self.scenarios)
+
+
+def similarity(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+def _user_text(turn: dict[str, Any]) -> str:
+    user = turn.get("user")
+    return user.get("text", "") if isinstance(user, dict) else str(user or "")
+
+
+def normalise(
+    golden: dict[str, Any], new: dict[str, Any], options: Options
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    old, cur = copy.deepcopy(golden), copy.deepcopy(new)
+    if not options.include_usage:
+        old.pop("usage", None)
+        cur.pop("usage", None)
+    if options.text_similarity is None:
+        return old, cur
+    old_turns = {t.get("turn"): t for t in old.get("turns", [])}
+    for turn in cur.get("turns", []):
+        before = old_turns.get(turn.get("turn"))
+        if before is None:
+            continue
+        for message, was in zip(turn.get("reply", []), before.get("reply", []), strict=False):
+            if similarity(was.get("text", ""), message.get("text", "")) >= options.text_similarity:
+                message["text"] = was.get("text", "")
+        # Failure details quote the reply; with a tolerance, outcomes compare and wording does not.
+        for side in (turn, before):
+            for result in side.get("expectations", []):
+                result.pop("detail", None)
+    return old, cur
+
+
+def _lines(value: Any) -> list[str]:
+    return [] if value is None else dump(value).splitlines()
+
+
+def _section(title: str, turn: int | None, old: Any, new: Any, user: str | None = None) -> Section | None:
+    if old == new:
+        return None
+    diff = difflib.unified_diff(_lines(old), _lines(new), "golden", "new", lineterm="", n=3)
+    return Section(title, turn, tuple(diff), user)
+
+
+def compare_transcripts(golden: dict[str, Any], new: dict[str, Any], options: Options) -> tuple[Section, ...]:
+    old, cur = normalise(golden, new, options)
+    sections: list[Section] = []
+    head_old = {k: v for k, v in old.items() if k not in ("turns", "usage")}
+    head_new = {k: v for k, v in cur.items() if k not in ("turns", "usage")}
+    if found := _section("scenario", None, head_old, head_new):
+        sections.append(found)
+    old_turns = {t.get("turn"): t for t in old.get("turns", [])}
+    new_turns = {t.get("turn"): t for t in cur.get("turns", [])}
+    for number in sorted(set(old_turns) | set(new_turns), key=lambda n: (n is None, n)):
+        before, after = old_turns.get(number), new_turns.get(number)
+        user = _user_text(after or before or {})
+        if found := _section(f"turn {number}", number, before, after, user):
+            sections.append(found)
+    if found := _section("usage", None, old.get("usage"), cur.get("usage")):
+        sections.append(found)
+    return tuple(sections)
+
+
+def compare_sets(golden_dir: Path, new_dir: Path, options: Options) -> DiffResult:
+    golden = dict(transcript_files(golden_dir))
+    new = dict(transcript_files(new_dir))
+    if options.owns is not None:
+        owns = options.owns
+        golden = {k: v for k, v in golden.items() if owns(k)}
+        new = {k: v for k, v in new.items() if owns(k)}
+    results: list[ScenarioDiff] = []
+    for name in sorted(set(golden) | set(new)):
+        if name not in new:
+            results.append(ScenarioDiff(name, "removed"))
+        elif name not in golden:
+            results.append(ScenarioDiff(name, "added"))
+        else:
+            old = read_transcript(golden[name], golden[name].as_posix())
+            cur = read_transcript(new[name], new[name].as_posix())
+            sections = compare_transcripts(old, cur, options)
+            results.append(ScenarioDiff(name, "changed" if sections else "same", sections))
+    return DiffResult(tuple(results), options)

@@ -1,0 +1,99 @@
+"""Reading and writing transcript files: canonical YAML text, atomic writes, schema-checked reads."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from runner.errors import RunnerError
+from runner.project.schema import schema_diagnostics
+from runner.project.yamlpos import YamlProblem, load_yaml
+
+SUFFIX = ".yaml"
+
+
+class TranscriptInvalid(RunnerError):
+    """A transcript file that is not a transcript; the message lists every problem at its line."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # Multi-line text (replies, code, instructions) as literal blocks, so diffs read like the text itself.
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def canonical(value: Any) -> Any:
+    """Free-form data (tool arguments, outputs, settings) with keys sorted, so equal data writes equal text."""
+    if isinstance(value, Mapping):
+        return {str(k): canonical(value[k]) for k in sorted(value, key=str)}
+    if isinstance(value, list | tuple):
+        return [canonical(v) for v in value]
+    return value
+
+
+def dump(data: Mapping[str, Any]) -> str:
+    """UTF-8 YAML with non-ASCII text kept readable, the given key order, LF endings, no line folding."""
+    text: str = yaml.dump(
+        dict(data),
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        default_flow_style=False,
+        width=1_000_000,
+        indent=2,
+        line_break="\n",
+    )
+    return text
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_transcript(path: Path, data: Mapping[str, Any]) -> None:
+    write_atomic(path, dump(data))
+
+
+def read_transcript(path: Path, rel: str) -> dict[str, Any]:
+    try:
+        doc = load_yaml(path, rel)
+    except YamlProblem as exc:
+        problems = exc.diagnostics
+    else:
+        problems = [] if isinstance(doc.data, dict) else [doc.diag((), "expected a transcript mapping")]
+        problems = problems or schema_diagnostics(doc, "transcript")
+        if not problems:
+            data: dict[str, Any] = doc.data
+            return data
+    listing = "\n".join(p.format() for p in problems)
+    raise TranscriptInvalid(f"{rel} is not a valid transcript:\n{listing}")
+
+
+def transcript_files(folder: Path) -> Iterator[tuple[str, Path]]:
+    """(scenario name, path) for every transcript under `folder`, sorted by name."""
+    found = sorted(p for p in folder.rglob(f"*{SUFFIX}") if p.is_file() and not p.name.startswith("."))
+    for path in found:
+        yield path.relative_to(folder).with_suffix("").as_posix(), path

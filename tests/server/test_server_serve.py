@@ -189,3 +189,14 @@ def test_arun_serve_reports_an_unusable_database(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert done.stderr.startswith(f"Error: {tmp_path / 'bad.db'} is not a usable arun database")
+
+
+def test_serving_beyond_loopback_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    options = ServeOptions(host="0.0.0.0", port=0, db=tmp_path / "w.db", api_key="sk-made-up")
+    assert run_serve(options, tmp_path, environ={}, runner=lambda app, sock: None) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("arun local server: http://0.0.0.0:")
+    assert captured.err.startswith("Warning: listening on 0.0.0.0, not only on this machine")
+    options = ServeOptions(port=0, db=tmp_path / "w.db", api_key="sk-made-up")
+    run_serve(options, tmp_path, environ={}, runner=lambda app, sock: None)
+    assert capsys.readouterr().err == ""

@@ -14,6 +14,7 @@ from typing import IO
 from runner.errors import ConfigError
 
 DEFAULT_DB = Path(".arun") / "local.db"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -43,12 +44,13 @@ def resolve_api_key(flag: str | None, environ: dict[str, str]) -> tuple[str, boo
 def run_serve(
     options: ServeOptions,
     root: Path,
-    out: IO[str] = sys.stdout,
+    out: IO[str] | None = None,
     environ: dict[str, str] | None = None,
     runner: Callable[[object, socket.socket], None] | None = None,
 ) -> int:
     import uvicorn
 
+    out = out or sys.stdout
     from runner.server.app import Settings, create_app
     from runner.server.embedded import bind
     from runner.server.engine import RunSettings
@@ -79,6 +81,13 @@ def run_serve(
         port = sock.getsockname()[1]
         host = f"[{options.host}]" if ":" in options.host else options.host
         print(f"arun local server: http://{host}:{port}/v1 (state in {db_path})", file=out, flush=True)
+        if options.host not in LOOPBACK:
+            print(
+                f"Warning: listening on {options.host}, not only on this machine: anyone who can reach the "
+                "port and has the key can read and change every object. Traffic is plain HTTP.",
+                file=sys.stderr,
+                flush=True,
+            )
         if generated:
             # Printed once, like Jupyter's token; it is never written anywhere else.
             print(f"API key for this session: {api_key}", file=out, flush=True)

@@ -10,7 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -182,6 +182,4 @@ def create_app(settings: Settings, backend: Backend | None = None) -> ASGIApp:
     )
     app.state.backend = backend or Backend(settings.db_path)
     app.state.limits = settings.limits
-    guarded: Any = Guard(app, settings)
-    guarded.backend = app.state.backend
-    return guarded
+    return Guard(app, settings)

@@ -71,6 +71,13 @@ class EmbeddedServer:
         self.port = 0
 
     @property
+    def backend(self) -> Backend:
+        """The server's state, for in-process callers that need it without HTTP (and for tests)."""
+        if self._backend is None:
+            raise RuntimeError("the embedded server is not running")
+        return self._backend
+
+    @property
     def base_url(self) -> str:
         return f"http://{self._host}:{self.port}/v1"
 

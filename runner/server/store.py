@@ -84,10 +84,13 @@ class Chunk:
 
 class Store:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the server's threads, serialised by a lock: SQLite is fast enough for a
-        # local server and this keeps every write ordered.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection shared by the server's threads, serialised by a lock: SQLite is fast enough
+            # for a local server and this keeps every write ordered.
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"cannot open the database {path}: {exc}. Pick another --db file.") from None
         self._lock = threading.RLock()
         try:
             self._db.execute("PRAGMA busy_timeout=5000")

@@ -89,8 +89,7 @@ def test_unexpected_failure_is_a_500_with_the_real_apis_body(
     server: EmbeddedServer, client: openai.OpenAI
 ) -> None:
     # Closing the database under the running server is a real fault: nothing in the request is wrong.
-    assert server._backend is not None
-    server._backend.store.close()
+    server.backend.store.close()
     with pytest.raises(openai.InternalServerError) as caught:
         client.beta.assistants.list()
     assert caught.value.body["type"] == "server_error"  # type: ignore[index]

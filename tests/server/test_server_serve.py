@@ -48,6 +48,8 @@ def test_state_survives_a_restart(tmp_path: Path, contract: Contract) -> None:
 
 def test_embedded_server_generates_a_key_and_stops_cleanly(tmp_path: Path, contract: Contract) -> None:
     server = EmbeddedServer(tmp_path / "e.db")
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = server.backend
     with server:
         assert server.base_url == f"http://127.0.0.1:{server.port}/v1"
         assert server.api_key.startswith("sk-local-")
@@ -176,9 +178,25 @@ def test_embedded_server_reports_a_port_it_cannot_take(tmp_path: Path) -> None:
             EmbeddedServer(tmp_path / "busy.db", API_KEY, port=port).start()
 
 
-def test_arun_serve_reports_an_unusable_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_arun_serve_reports_an_unusable_database(tmp_path: Path) -> None:
     (tmp_path / "bad.db").write_bytes(b"not a database, only text" * 100)
-    from runner.cli import run
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "-C", str(tmp_path), "serve", "--port", "0", "--db", "bad.db"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "OPENAI_API_KEY": "sk-made-up"},
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Error: {tmp_path / 'bad.db'} is not a usable arun database")
 
-    assert run(["-C", str(tmp_path), "serve", "--port", "0", "--db", "bad.db", "--api-key", "sk-x"]) == 1
-    assert "bad.db is not a usable arun database" in capsys.readouterr().err
+
+def test_serving_beyond_loopback_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    options = ServeOptions(host="0.0.0.0", port=0, db=tmp_path / "w.db", api_key="sk-made-up")
+    assert run_serve(options, tmp_path, environ={}, runner=lambda app, sock: None) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("arun local server: http://0.0.0.0:")
+    assert captured.err.startswith("Warning: listening on 0.0.0.0, not only on this machine")
+    options = ServeOptions(port=0, db=tmp_path / "w.db", api_key="sk-made-up")
+    run_serve(options, tmp_path, environ={}, runner=lambda app, sock: None)
+    assert capsys.readouterr().err == ""

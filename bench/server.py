@@ -1,12 +1,16 @@
-"""Requests per second of the local server for a retrieve and for a list page, through the real SDK.
+"""Requests per second of the local server for a retrieve and for a list page, through the real SDK, and
+the wall time of many concurrent streamed runs against the ideal (one run's own simulated model time).
 
-Usage: python bench/server.py [--seconds S]
+Usage: python bench/server.py [--seconds S] [--runs N] [--model-time S]
 Figures are printed, never asserted: they depend on the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -31,9 +35,57 @@ def rate(label: str, seconds: float, call: Callable[[], object]) -> float:
     return per_second
 
 
+async def streamed_runs(base_url: str, assistant_id: str, runs: int) -> tuple[float, int]:
+    """Starts `runs` streamed create-thread-and-run requests at once and reads each to its end."""
+    sdk = openai.AsyncOpenAI(api_key=API_KEY, base_url=base_url, max_retries=0)
+
+    async def one() -> int:
+        events = 0
+        thread = {"messages": [{"role": "user", "content": "Hello! What can you tell me about streams?"}]}
+        stream = await sdk.beta.threads.create_and_run(assistant_id=assistant_id, thread=thread, stream=True)
+        async for event in stream:
+            events += 1 if event.event else 0
+        return events
+
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(one() for _ in range(runs)))
+    elapsed = time.perf_counter() - started
+    await sdk.close()
+    return elapsed, sum(counts)
+
+
+def concurrency(runs: int, model_time: float) -> None:
+    """The server runs in its own process here (`arun serve`), as it does for real: in this process the
+    client's parsing of thousands of events would share one interpreter lock with the server's work."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, "-m", "runner", "serve", "--port", "0", "--db", str(Path(tmp) / "runs.db")]
+        command += ["--api-key", API_KEY, "--model-time", str(model_time)]
+        server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        try:
+            assert server.stdout is not None
+            base_url = server.stdout.readline().split()[3]  # "arun local server: URL (state in ...)"
+            sdk = openai.OpenAI(api_key=API_KEY, base_url=base_url, max_retries=0)
+            assistant = sdk.beta.assistants.create(
+                model="gpt-4o", instructions="Address the user as Captain."
+            )
+            # A run without tools is one model step, after a tenth of one in `queued`.
+            ideal = model_time * 1.1
+            single, _ = asyncio.run(streamed_runs(base_url, assistant.id, 1))
+            wall, events = asyncio.run(streamed_runs(base_url, assistant.id, runs))
+        finally:
+            server.terminate()
+            server.wait()
+    print(
+        f"{runs} concurrent streamed runs, model time {model_time:g} s: wall {wall:.2f} s, ideal {ideal:.2f} s "
+        f"({wall / ideal:.2f}x; one run alone {single:.2f} s; {events} events, {events / wall:.0f} events/s)"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="time spent on each measurement")
+    parser.add_argument("--runs", type=int, default=200, help="concurrent streamed runs")
+    parser.add_argument("--model-time", type=float, default=1.0, help="simulated model time per step")
     args = parser.parse_args()
     warnings.simplefilter("ignore", DeprecationWarning)
     with tempfile.TemporaryDirectory() as tmp, EmbeddedServer(Path(tmp) / "bench.db", API_KEY) as server:
@@ -53,6 +105,7 @@ def main() -> int:
         )
         # A write, so that a transport stall on request bodies (Nagle, delayed ACK) shows up here.
         rate("POST /v1/threads (create)", args.seconds, lambda: sdk.beta.threads.create())
+    concurrency(args.runs, args.model_time)
     return 0
 
 

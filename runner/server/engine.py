@@ -273,6 +273,10 @@ class Engine:
         for n, (start, end) in enumerate(pieces):
             await self._pause(self.settings.model_time / len(pieces))
             if (run := self._checkpoint(run["id"])) is None:
+                # Cancelled or expired mid-message: the thread keeps what was written so far.
+                kept = [c.to_api() for c in citations if c.end_index <= start]
+                message["content"] = [{"type": "text", "text": {"value": text[:start], "annotations": kept}}]
+                self.runs.store.update("messages", message)
                 return
             value: dict[str, Any] = {"value": text[start:end]}
             cited = [(k, c) for k, c in enumerate(citations) if c.start_index == start]

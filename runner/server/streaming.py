@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from starlette.responses import Response
@@ -30,7 +30,8 @@ FINAL_EVENTS = frozenset(
     }
 )
 
-Event = tuple[str, dict[str, Any]]
+# An event name and its data: a dict when first queued by a handler, JSON text once published.
+Event = tuple[str, dict[str, Any] | str]
 
 
 class Bus:
@@ -39,10 +40,10 @@ class Bus:
     def __init__(self) -> None:
         self._queues: dict[str, list[asyncio.Queue[Event]]] = {}
 
-    def subscribe(self, run_id: str, first: list[Event]) -> asyncio.Queue[Event]:
+    def subscribe(self, run_id: str, first: Sequence[tuple[str, dict[str, Any]]]) -> asyncio.Queue[Event]:
         queue: asyncio.Queue[Event] = asyncio.Queue()
-        for event in first:
-            queue.put_nowait(event)
+        for name, data in first:
+            queue.put_nowait((name, data if isinstance(data, str) else _dumps(data)))
         self._queues.setdefault(run_id, []).append(queue)
         return queue
 
@@ -57,17 +58,21 @@ class Bus:
         queues = self._queues.get(run_id)
         if not queues:
             return
-        # Serialised once, and a snapshot: the engine goes on changing its objects.
-        frozen = json.loads(json.dumps(data))
+        # Serialised once, now: a snapshot, since the engine goes on changing its objects.
+        text = _dumps(data)
         for queue in queues:
-            queue.put_nowait((event, frozen))
+            queue.put_nowait((event, text))
 
     def followers(self, run_id: str) -> int:
         return len(self._queues.get(run_id, []))
 
 
+def _dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
 def frame(event: str, data: dict[str, Any] | str) -> bytes:
-    payload = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    payload = data if isinstance(data, str) else _dumps(data)
     return f"event: {event}\ndata: {payload}\n\n".encode()
 
 

@@ -3,6 +3,7 @@ the scope (run operations only), and the serve command's options."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,9 @@ from runs_support import WEATHER, RunContract, sdk, start_server
 
 from runner.commands.serve import ServeOptions, run_serve
 from runner.errors import ConfigError
+from runner.server.engine import RunSettings
 from runner.server.faults import Faults, parse_fault
+from runner.server.models import Backend
 
 
 @pytest.fixture
@@ -123,17 +126,19 @@ def test_bad_fault_options_are_refused(spec: str, problem: str) -> None:
         parse_fault(spec)
 
 
-def test_serve_wires_model_time_faults_and_seed(tmp_path: Path) -> None:
-    seen: dict[str, object] = {}
+def test_serve_wires_model_time_faults_and_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[RunSettings] = []
 
-    def runner(app: object, sock: object) -> None:
-        backend = app.backend  # type: ignore[attr-defined]
-        seen.update(settings=backend.engine.settings)
+    class Recording(Backend):
+        def __init__(self, db_path: Path, run_settings: RunSettings | None = None) -> None:
+            assert run_settings is not None
+            seen.append(run_settings)
+            super().__init__(db_path, run_settings)
 
+    monkeypatch.setattr("runner.server.models.Backend", Recording)
     options = ServeOptions(port=0, db=Path("s.db"), model_time=0.05, faults=("drop_stream=0.25",), seed=9)
-    assert run_serve(options, tmp_path, out=open(tmp_path / "out.txt", "w"), environ={}, runner=runner) == 0  # noqa: SIM115
-    settings = seen["settings"]
-    assert settings.model_time == 0.05 and settings.poll_after_ms == 10  # type: ignore[attr-defined]
-    assert settings.faults.rates == {"drop_stream": 0.25} and settings.faults.seed == 9  # type: ignore[attr-defined]
+    assert run_serve(options, tmp_path, out=io.StringIO(), environ={}, runner=lambda app, sock: None) == 0
+    assert seen[0].model_time == 0.05 and seen[0].poll_after_ms == 10
+    assert seen[0].faults.rates == {"drop_stream": 0.25} and seen[0].faults.seed == 9
     with pytest.raises(ConfigError, match="--model-time"):
         run_serve(ServeOptions(model_time=-1), tmp_path, environ={}, runner=lambda app, sock: None)

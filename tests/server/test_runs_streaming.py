@@ -259,3 +259,68 @@ def test_async_clients_poll_and_stream(fast: EmbeddedServer, rc: RunContract) ->
             assert len(steps.data) == 2
 
     asyncio.run(scenario())
+
+
+def test_a_run_that_expires_while_queued_streams_its_expiry(tmp_path: Path, rc: RunContract) -> None:
+    # The run waits a tenth of the model time in `queued`, longer than its whole life here.
+    server = start_server(tmp_path / "short.db", model_time=1.0, run_ttl=0.01)
+    api = sdk(server, rc)
+    try:
+        assistant = api.beta.assistants.create(model="gpt-4o")
+        stream = api.beta.threads.create_and_run(
+            assistant_id=assistant.id,
+            thread={"messages": [{"role": "user", "content": "hello"}]},
+            stream=True,
+        )
+        assert [event.event for event in stream][-1] == "thread.run.expired"
+    finally:
+        api.close()
+        server.stop()
+
+
+def test_a_model_that_breaks_fails_the_run_with_a_server_error(
+    fast: EmbeddedServer, api: openai.OpenAI
+) -> None:
+    class Broken:
+        def step(self, inp: object) -> object:
+            raise RuntimeError("the model broke")
+
+    fast._backend.engine.model = Broken()  # type: ignore[union-attr]
+    assistant = api.beta.assistants.create(model="gpt-4o")
+    with api.beta.threads.create_and_run_stream(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "hello"}]}
+    ) as stream:
+        stream.until_done()
+        run = stream.get_final_run()
+    assert run.status == "failed" and run.last_error is not None and run.last_error.code == "server_error"
+
+
+def test_a_message_cut_off_by_a_cancel_keeps_what_was_written(tmp_path: Path, rc: RunContract) -> None:
+    server = start_server(tmp_path / "partial.db", model_time=0.5)
+    api = sdk(server, rc)
+    try:
+        assistant = api.beta.assistants.create(model="gpt-4o", instructions="Address the user as Captain.")
+        stream = api.beta.threads.create_and_run(
+            assistant_id=assistant.id,
+            thread={"messages": [{"role": "user", "content": "hello there"}]},
+            stream=True,
+        )
+        written, started = "", None
+        for event in stream:
+            if event.event == "thread.run.created":
+                started = event.data
+            if event.event == "thread.message.delta":
+                written += event.data.delta.content[0].text.value  # type: ignore[union-attr]
+                if started is not None:
+                    api.beta.threads.runs.cancel(started.id, thread_id=started.thread_id)  # type: ignore[attr-defined]
+                    started = None
+        assert started is None and written
+        message = api.beta.threads.messages.list(_thread_of(rc), order="desc").data[0]
+        assert message.role == "assistant" and message.content[0].text.value == written  # type: ignore[union-attr]
+    finally:
+        api.close()
+        server.stop()
+
+
+def _thread_of(rc: RunContract) -> str:
+    return str(next(data["id"] for name, data in rc.streams[-1] if name == "thread.created"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,9 +84,18 @@ class Engine:
     # -- what handlers call ---------------------------------------------------------------------------
 
     def start(self, run_id: str, announce_queued: bool = True) -> None:
-        task = asyncio.get_running_loop().create_task(self._guarded(run_id, announce_queued))
+        self._spawn(run_id, self._guarded(run_id, announce_queued))
+
+    def _spawn(self, run_id: str, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._tasks[run_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
+
+        def forget(done: asyncio.Task[None]) -> None:
+            # Only this task's own entry: the run may have a newer task by now.
+            if self._tasks.get(run_id) is done:
+                del self._tasks[run_id]
+
+        task.add_done_callback(forget)
 
     def follow(self, run_id: str, first: list[tuple[str, dict[str, Any]]]) -> EventStreamResponse:
         queue = self.bus.subscribe(run_id, first)
@@ -95,9 +105,7 @@ class Engine:
         self.bus.publish(run["id"], "thread.run.cancelling", public(run))
         if run["id"] not in self._tasks:
             # Nothing is driving the run (it waits for tool outputs): end the cancel here.
-            task = asyncio.get_running_loop().create_task(self._finish_cancel(run["id"]))
-            self._tasks[run["id"]] = task
-            task.add_done_callback(lambda _: self._tasks.pop(run["id"], None))
+            self._spawn(run["id"], self._finish_cancel(run["id"]))
 
     # -- driving a run --------------------------------------------------------------------------------
 
@@ -203,12 +211,12 @@ class Engine:
             if (run := self._checkpoint(run["id"])) is None:
                 return None
             self.bus.publish(run["id"], "thread.run.step.delta", _step_delta(step["id"], [delta]))
-        self._count(run, out.usage.prompt_tokens, out.usage.completion_tokens)
         step["step_details"]["tool_calls"] = [
             tool_call_to_api(c, i, inp) for c, i in zip(out.calls, ids, strict=True)
         ]
         if needs_outputs(out):
             self.runs.steps.save(step)
+            self._count(run, out.usage.prompt_tokens, out.usage.completion_tokens)
             run["_steps"].append(step_to_json(out))
             run["required_action"] = {
                 "type": "submit_tool_outputs",
@@ -244,6 +252,8 @@ class Engine:
                 self.bus.publish(run["id"], "thread.run.step.delta", _step_delta(step["id"], [delta]))
         step["step_details"]["tool_calls"] = calls
         self._emit_step(run, "thread.run.step.completed", self.runs.steps.complete(step, _usage(out)))
+        # Counted on the run as read after the tools ran, which is the copy saved below.
+        self._count(run, out.usage.prompt_tokens, out.usage.completion_tokens)
         run["_steps"].append(step_to_json(done))
         self.runs.save(run)
         return run

@@ -237,6 +237,9 @@ def test_every_tool_choice(api: openai.OpenAI, choice: object, steps: list[str])
     listed = api.beta.threads.runs.steps.list(run_id=run.id, thread_id=run.thread_id, order="asc").data
     kinds = [c.type for s in listed if s.type == "tool_calls" for c in s.step_details.tool_calls]  # type: ignore[union-attr]
     assert kinds == steps
+    # The run's usage is its steps' usage added up, built-in tool steps included.
+    assert run.usage is not None
+    assert sum(s.usage.total_tokens for s in listed if s.usage) == run.usage.total_tokens
 
 
 def test_forcing_a_tool_the_run_does_not_have_is_refused(api: openai.OpenAI) -> None:

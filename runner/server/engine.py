@@ -23,11 +23,17 @@ from runner.server.models.run_steps import public_step
 from runner.server.models.runs import TERMINAL, Runs, public
 from runner.server.models.vector_stores import VectorStores
 from runner.server.seam import StoreRetriever, model_input, search_store_ids, step_from_json, step_to_json
-from runner.server.streaming import Bus, EventStreamResponse, chunks, segment, text_pieces
+from runner.server.streaming import (
+    Bus,
+    EventStreamResponse,
+    call_deltas,
+    delta_annotation,
+    segment,
+    step_delta,
+    streamed,
+    text_pieces,
+)
 from runner.sim import (
-    CodeInterpreterCall,
-    FileSearchCall,
-    FunctionCall,
     MessageStep,
     Model,
     ModelInput,
@@ -204,13 +210,13 @@ class Engine:
         deltas = [
             delta
             for index, (call, call_id) in enumerate(zip(out.calls, ids, strict=True))
-            for delta in _call_deltas(index, call, call_id, inp)
+            for delta in call_deltas(index, call, call_id, inp)
         ]
         for delta in deltas:
             await self._pause(self.settings.model_time / len(deltas))
             if (run := self._checkpoint(run["id"])) is None:
                 return None
-            self.bus.publish(run["id"], "thread.run.step.delta", _step_delta(step["id"], [delta]))
+            self.bus.publish(run["id"], "thread.run.step.delta", step_delta(step["id"], [delta]))
         step["step_details"]["tool_calls"] = [
             tool_call_to_api(c, i, inp) for c, i in zip(out.calls, ids, strict=True)
         ]
@@ -249,7 +255,7 @@ class Engine:
             if call["type"] == "code_interpreter" and call["code_interpreter"]["outputs"]:
                 outputs = [{"index": 0, **o} for o in call["code_interpreter"]["outputs"]]
                 delta = {"index": index, "type": "code_interpreter", "code_interpreter": {"outputs": outputs}}
-                self.bus.publish(run["id"], "thread.run.step.delta", _step_delta(step["id"], [delta]))
+                self.bus.publish(run["id"], "thread.run.step.delta", step_delta(step["id"], [delta]))
         step["step_details"]["tool_calls"] = calls
         self._emit_step(run, "thread.run.step.completed", self.runs.steps.complete(step, _usage(out)))
         # Counted on the run as read after the tools ran, which is the copy saved below.
@@ -277,8 +283,8 @@ class Engine:
         step = self.runs.steps.create(run, "message_creation", {"message_id": message["id"]})
         self._emit_step(run, "thread.run.step.created", step)
         self._emit_step(run, "thread.run.step.in_progress", step)
-        self.bus.publish(run["id"], "thread.message.created", _streamed(message, "in_progress"))
-        self.bus.publish(run["id"], "thread.message.in_progress", _streamed(message, "in_progress"))
+        self.bus.publish(run["id"], "thread.message.created", streamed(message, "in_progress"))
+        self.bus.publish(run["id"], "thread.message.in_progress", streamed(message, "in_progress"))
         pieces = text_pieces(text, [(c.start_index, c.end_index) for c in citations])
         for n, (start, end) in enumerate(pieces):
             await self._pause(self.settings.model_time / len(pieces))
@@ -291,7 +297,7 @@ class Engine:
             value: dict[str, Any] = {"value": text[start:end]}
             cited = [(k, c) for k, c in enumerate(citations) if c.start_index == start]
             if n == 0 or cited:
-                value["annotations"] = [_delta_annotation(k, c.to_api()) for k, c in cited]
+                value["annotations"] = [delta_annotation(k, c.to_api()) for k, c in cited]
             content = [{"index": 0, "type": "text", "text": value}]
             self.bus.publish(
                 run["id"],
@@ -304,9 +310,9 @@ class Engine:
         self.runs.store.update("messages", message)
         self._count(run, out.usage.prompt_tokens, completion)
         if cut:
-            self.bus.publish(run["id"], "thread.message.incomplete", _streamed(message, "incomplete"))
+            self.bus.publish(run["id"], "thread.message.incomplete", streamed(message, "incomplete"))
         else:
-            self.bus.publish(run["id"], "thread.message.completed", _streamed(message, "completed"))
+            self.bus.publish(run["id"], "thread.message.completed", streamed(message, "completed"))
         self._emit_step(
             run,
             "thread.run.step.completed",
@@ -343,63 +349,3 @@ class Engine:
 
 def _usage(step: ToolCallsStep | MessageStep) -> tuple[int, int]:
     return step.usage.prompt_tokens, step.usage.completion_tokens
-
-
-def _step_delta(step_id: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "id": step_id,
-        "object": "thread.run.step.delta",
-        "delta": {"step_details": {"type": "tool_calls", "tool_calls": calls}},
-    }
-
-
-def _delta_annotation(index: int, annotation: dict[str, Any]) -> dict[str, Any]:
-    # Streamed annotations carry their index and an empty quote, as the recordings show.
-    cited = {**annotation["file_citation"], "quote": ""}
-    return {"index": index, **annotation, "file_citation": cited}
-
-
-def _streamed(message: dict[str, Any], status: str) -> dict[str, Any]:
-    stamp = now()
-    shaped = {k: message[k] for k in ("id", "object", "created_at", "assistant_id", "thread_id", "run_id")}
-    shaped.update(
-        status=status,
-        incomplete_details={"reason": "max_tokens"} if status == "incomplete" else None,
-        incomplete_at=stamp if status == "incomplete" else None,
-        completed_at=stamp if status == "completed" else None,
-    )
-    shaped.update({k: message[k] for k in ("role", "content", "attachments", "metadata")})
-    return shaped
-
-
-def _call_deltas(
-    index: int, call: FunctionCall | CodeInterpreterCall | FileSearchCall, call_id: str, inp: ModelInput
-) -> list[dict[str, Any]]:
-    """The step deltas of one call: its id and kind first, then its text in pieces (function arguments,
-    code input), as the recordings stream them."""
-    if isinstance(call, FunctionCall):
-        first = {
-            "index": index,
-            "id": call_id,
-            "type": "function",
-            "function": {"name": call.name, "arguments": "", "output": None},
-        }
-        rest = [
-            {"index": index, "type": "function", "function": {"arguments": part}}
-            for part in chunks(call.arguments, 8)
-        ]
-        return [first, *rest]
-    if isinstance(call, CodeInterpreterCall):
-        first = {
-            "index": index,
-            "id": call_id,
-            "type": "code_interpreter",
-            "code_interpreter": {"input": "", "outputs": []},
-        }
-        rest = [
-            {"index": index, "type": "code_interpreter", "code_interpreter": {"input": part}}
-            for part in chunks(call.input, 8)
-        ]
-        return [first, *rest]
-    shaped = tool_call_to_api(call, call_id, inp)
-    return [{"index": index, **shaped, "file_search": {**shaped["file_search"], "results": []}}]

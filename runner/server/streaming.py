@@ -2,6 +2,9 @@
 segment of a run (up to `requires_action` or the end) as `event: X` / `data: {...}` frames, ending with
 `event: done` / `data: [DONE]`, as the recordings show.
 
+The shapes of the deltas (a word or mark per text delta, a call's id and name before its arguments) and of
+streamed messages (with the status fields non-streamed ones lack) are here too.
+
 A run never depends on its streams: a client that disconnects, or a stream cut by the `drop_stream`
 fault, leaves the run going on to its terminal state on the server.
 """
@@ -16,6 +19,9 @@ from typing import Any
 
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
+
+from runner.server.models.common import now
+from runner.sim import CodeInterpreterCall, FileSearchCall, FunctionCall, ModelInput, tool_call_to_api
 
 # The events after which a stream has said all it will say.
 FINAL_EVENTS = frozenset(
@@ -154,3 +160,66 @@ def chunks(text: str, size: int) -> list[str]:
         return [text] if text else []
     starts = [s for s, _ in spans[::size]]
     return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
+
+
+# -- the shapes of deltas and streamed objects, as the recordings show them ------------------------------
+
+
+def step_delta(step_id: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": step_id,
+        "object": "thread.run.step.delta",
+        "delta": {"step_details": {"type": "tool_calls", "tool_calls": calls}},
+    }
+
+
+def delta_annotation(index: int, annotation: dict[str, Any]) -> dict[str, Any]:
+    # Streamed annotations carry their index and an empty quote, as the recordings show.
+    cited = {**annotation["file_citation"], "quote": ""}
+    return {"index": index, **annotation, "file_citation": cited}
+
+
+def streamed(message: dict[str, Any], status: str) -> dict[str, Any]:
+    stamp = now()
+    shaped = {k: message[k] for k in ("id", "object", "created_at", "assistant_id", "thread_id", "run_id")}
+    shaped.update(
+        status=status,
+        incomplete_details={"reason": "max_tokens"} if status == "incomplete" else None,
+        incomplete_at=stamp if status == "incomplete" else None,
+        completed_at=stamp if status == "completed" else None,
+    )
+    shaped.update({k: message[k] for k in ("role", "content", "attachments", "metadata")})
+    return shaped
+
+
+def call_deltas(
+    index: int, call: FunctionCall | CodeInterpreterCall | FileSearchCall, call_id: str, inp: ModelInput
+) -> list[dict[str, Any]]:
+    """The step deltas of one call: its id and kind first, then its text in pieces (function arguments,
+    code input), as the recordings stream them."""
+    if isinstance(call, FunctionCall):
+        first = {
+            "index": index,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": "", "output": None},
+        }
+        rest = [
+            {"index": index, "type": "function", "function": {"arguments": part}}
+            for part in chunks(call.arguments, 8)
+        ]
+        return [first, *rest]
+    if isinstance(call, CodeInterpreterCall):
+        first = {
+            "index": index,
+            "id": call_id,
+            "type": "code_interpreter",
+            "code_interpreter": {"input": "", "outputs": []},
+        }
+        rest = [
+            {"index": index, "type": "code_interpreter", "code_interpreter": {"input": part}}
+            for part in chunks(call.input, 8)
+        ]
+        return [first, *rest]
+    shaped = tool_call_to_api(call, call_id, inp)
+    return [{"index": index, **shaped, "file_search": {**shaped["file_search"], "results": []}}]

@@ -373,3 +373,22 @@ def test_a_restart_ends_cut_off_runs_and_keeps_waiting_ones(tmp_path: Path, rc: 
         again.stop()
     finally:
         api.close()
+
+
+def test_create_thread_and_run_searches_the_runs_own_vector_stores(api: openai.OpenAI) -> None:
+    upload = api.files.create(
+        file=("ships.txt", io.BytesIO(b"The ship in the harbor was called the Gull.")), purpose="assistants"
+    )
+    store = api.vector_stores.create(name="ships", file_ids=[upload.id])
+    assistant = api.beta.assistants.create(model="gpt-4o", tools=[{"type": "file_search"}])
+    run = api.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "What was the ship in the harbor called?"}]},
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    assert run.status == "completed"
+    # The SDK keeps the run's tool_resources (a field the spec lacks) as a plain dict.
+    assert run.tool_resources == {"file_search": {"vector_store_ids": [store.id]}}  # type: ignore[attr-defined]
+    step = api.beta.threads.runs.steps.list(run_id=run.id, thread_id=run.thread_id, order="asc").data[0]
+    assert step.step_details.tool_calls[0].file_search.results[0].file_id == upload.id  # type: ignore[union-attr]
+    assert "Gull" in _reply(api, run.thread_id)

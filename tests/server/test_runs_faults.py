@@ -142,3 +142,14 @@ def test_serve_wires_model_time_faults_and_seed(tmp_path: Path, monkeypatch: pyt
     assert seen[0].faults.rates == {"drop_stream": 0.25} and seen[0].faults.seed == 9
     with pytest.raises(ConfigError, match="--model-time"):
         run_serve(ServeOptions(model_time=-1), tmp_path, environ={}, runner=lambda app, sock: None)
+
+
+def test_serve_help_names_the_run_options() -> None:
+    from click.testing import CliRunner
+
+    from runner.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--help"], catch_exceptions=False)
+    assert result.exit_code == 0
+    for option in ("--model-time", "--fault KIND=P", "--seed", "drop_stream, run_failed"):
+        assert option in result.output

@@ -290,6 +290,11 @@ def diff(
     help="Inject faults into run operations: rate_limit, server_error, drop_stream, run_failed (repeatable).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault random sources.")
+@click.option(
+    "--no-code-execution",
+    is_flag=True,
+    help="Do not run code_interpreter code (steps still appear, with a note instead of output).",
+)
 @click.pass_obj
 def serve(
     obj: Context,
@@ -302,6 +307,7 @@ def serve(
     model_time: float,
     faults: tuple[str, ...],
     seed: int,
+    no_code_execution: bool,
 ) -> int:
     """Run the local Assistants API server (Assistants v2, Files, Vector stores) under /v1.
 
@@ -326,6 +332,7 @@ def serve(
         model_time=model_time,
         faults=faults,
         seed=seed,
+        code_execution=not no_code_execution,
     )
     return run_serve(options, obj.root)
 

@@ -28,6 +28,7 @@ class ServeOptions:
     model_time: float = 0.5
     faults: tuple[str, ...] = ()
     seed: int = 0
+    code_execution: bool = True
 
 
 def resolve_api_key(flag: str | None, environ: dict[str, str]) -> tuple[str, bool]:
@@ -62,7 +63,9 @@ def run_serve(
     if options.model_time < 0:
         raise ConfigError("--model-time must be zero or more seconds.")
     run_settings = RunSettings(
-        model_time=options.model_time, faults=Faults.parse(options.faults, options.seed)
+        model_time=options.model_time,
+        faults=Faults.parse(options.faults, options.seed),
+        code_execution=options.code_execution,
     )
     api_key, generated = resolve_api_key(options.api_key, dict(os.environ if environ is None else environ))
     db_path = options.db if options.db.is_absolute() else root / options.db

@@ -392,3 +392,24 @@ def test_create_thread_and_run_searches_the_runs_own_vector_stores(api: openai.O
     step = api.beta.threads.runs.steps.list(run_id=run.id, thread_id=run.thread_id, order="asc").data[0]
     assert step.step_details.tool_calls[0].file_search.results[0].file_id == upload.id  # type: ignore[union-attr]
     assert "Gull" in _reply(api, run.thread_id)
+
+
+def test_code_runs_in_the_sandbox_unless_switched_off(
+    api: openai.OpenAI, tmp_path: Path, rc: RunContract
+) -> None:
+    assistant = api.beta.assistants.create(model="gpt-4o", tools=[{"type": "code_interpreter"}])
+    run = _ask(api, assistant.id, "What is 12 * 7?")
+    step = api.beta.threads.runs.steps.list(run_id=run.id, thread_id=run.thread_id, order="asc").data[0]
+    call = step.step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert "12 * 7" in call.code_interpreter.input and call.code_interpreter.outputs[0].logs == "84\n"  # type: ignore[union-attr]
+    off = start_server(tmp_path / "nocode.db", code_execution=False)
+    other = sdk(off, rc)
+    try:
+        assistant = other.beta.assistants.create(model="gpt-4o", tools=[{"type": "code_interpreter"}])
+        run = _ask(other, assistant.id, "What is 12 * 7?")
+        step = other.beta.threads.runs.steps.list(run_id=run.id, thread_id=run.thread_id, order="asc").data[0]
+        logs = step.step_details.tool_calls[0].code_interpreter.outputs[0].logs  # type: ignore[union-attr]
+        assert logs == "Code execution is disabled on this server."
+    finally:
+        other.close()
+        off.stop()

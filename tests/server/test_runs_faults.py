@@ -136,10 +136,13 @@ def test_serve_wires_model_time_faults_and_seed(tmp_path: Path, monkeypatch: pyt
             super().__init__(db_path, run_settings)
 
     monkeypatch.setattr("runner.server.models.Backend", Recording)
-    options = ServeOptions(port=0, db=Path("s.db"), model_time=0.05, faults=("drop_stream=0.25",), seed=9)
+    options = ServeOptions(
+        port=0, db=Path("s.db"), model_time=0.05, faults=("drop_stream=0.25",), seed=9, code_execution=False
+    )
     assert run_serve(options, tmp_path, out=io.StringIO(), environ={}, runner=lambda app, sock: None) == 0
     assert seen[0].model_time == 0.05 and seen[0].poll_after_ms == 10
     assert seen[0].faults.rates == {"drop_stream": 0.25} and seen[0].faults.seed == 9
+    assert seen[0].code_execution is False
     with pytest.raises(ConfigError, match="--model-time"):
         run_serve(ServeOptions(model_time=-1), tmp_path, environ={}, runner=lambda app, sock: None)
 
@@ -151,5 +154,11 @@ def test_serve_help_names_the_run_options() -> None:
 
     result = CliRunner().invoke(cli, ["serve", "--help"], catch_exceptions=False)
     assert result.exit_code == 0
-    for option in ("--model-time", "--fault KIND=P", "--seed", "drop_stream, run_failed"):
+    for option in (
+        "--model-time",
+        "--fault KIND=P",
+        "--seed",
+        "drop_stream, run_failed",
+        "--no-code-execution",
+    ):
         assert option in result.output

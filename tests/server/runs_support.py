@@ -153,14 +153,21 @@ def start_server(db: Path, **settings: Any) -> EmbeddedServer:
 
 def sdk(server: EmbeddedServer, contract: RunContract, **options: Any) -> openai.OpenAI:
     http = openai.DefaultHttpx2Client(event_hooks={"response": [contract.sync_hook]}, trust_env=False)
+    # A short timeout, so that a stream that never ends fails its test instead of hanging the suite.
     return openai.OpenAI(
-        api_key=API_KEY, base_url=server.base_url, max_retries=options.get("max_retries", 0), http_client=http
+        api_key=API_KEY,
+        base_url=server.base_url,
+        max_retries=options.get("max_retries", 0),
+        http_client=http,
+        timeout=30,
     )
 
 
 def async_sdk(server: EmbeddedServer, contract: RunContract) -> openai.AsyncOpenAI:
     http = openai.DefaultAsyncHttpx2Client(event_hooks={"response": [contract.async_hook]}, trust_env=False)
-    return openai.AsyncOpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0, http_client=http)
+    return openai.AsyncOpenAI(
+        api_key=API_KEY, base_url=server.base_url, max_retries=0, http_client=http, timeout=30
+    )
 
 
 def names(events: list[tuple[str, Any]]) -> list[str]:

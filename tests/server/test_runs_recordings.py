@@ -100,6 +100,7 @@ def _replay(name: str, server: EmbeddedServer, contract: RunContract) -> int:
         headers={"Authorization": f"Bearer {API_KEY}"},
         event_hooks={"response": [contract.sync_hook]},
         trust_env=False,
+        timeout=30,
     )
     ids: dict[str, str] = {}
     with http:
@@ -119,7 +120,9 @@ def _replay(name: str, server: EmbeddedServer, contract: RunContract) -> int:
                 response = http.request(method, path)
                 settles = isinstance(recorded, dict) and recorded.get("object") == "thread.run"
                 if settles and recorded["status"] in SETTLED:
-                    while response.json()["status"] not in SETTLED:
+                    for _ in range(100_000):  # bounded: a run that never settles fails the test
+                        if response.json()["status"] in SETTLED:
+                            break
                         response = http.request(method, path)
                     assert response.json()["status"] == recorded["status"], where
             assert response.status_code == entry["StatusCode"], where

@@ -185,14 +185,13 @@ class Engine:
                 return
 
     def _input(self, run: dict[str, Any]) -> ModelInput:
-        assistant = self.assistants.get_assistant(run["assistant_id"])
         messages = [
             m
             for m in self.runs.store.all("messages", thread_id=run["thread_id"])
             if not (m["role"] == "assistant" and m["run_id"] == run["id"])
         ]
         steps = tuple(step_from_json(s) for s in run["_steps"])
-        return model_input(run, assistant, messages, steps)
+        return model_input(run, messages, steps)
 
     def _count(self, run: dict[str, Any], prompt: int, completion: int) -> None:
         run["_prompt_tokens"] += prompt

@@ -22,7 +22,6 @@ from runner.sim import (
     ToolCall,
     ToolCallsStep,
     Usage,
-    effective_instructions,
 )
 
 
@@ -74,17 +73,15 @@ def truncate(messages: list[dict[str, Any]], strategy: Mapping[str, Any] | None)
 
 def model_input(
     run: Mapping[str, Any],
-    assistant: Mapping[str, Any],
     messages: list[dict[str, Any]],
     steps: tuple[ToolCallsStep, ...],
 ) -> ModelInput:
-    """What the model sees: the run's own settings (already resolved against the assistant's at creation),
+    """What the model sees: the run's own settings (resolved against the assistant's at creation),
     the thread's messages after the truncation strategy, and this run's tool steps so far."""
-    instructions = effective_instructions(
-        assistant.get("instructions"), run.get("_instructions"), run.get("_additional_instructions")
-    )
     return ModelInput(
-        instructions=instructions,
+        # Fixed when the run was made (its own, or the assistant's, plus additional_instructions), as the
+        # real API fixes them: editing the assistant meanwhile does not change a run under way.
+        instructions=run.get("instructions") or "",
         tools=tuple(run["tools"]),
         tool_choice=run["tool_choice"],
         model=run["model"],

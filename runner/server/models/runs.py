@@ -2,9 +2,9 @@
 cancelling, tool outputs, and what a restart leaves behind. No HTTP and no timing: the engine
 (runner/server/engine.py) drives runs forward through these methods.
 
-Run documents carry a few private keys (prefixed `_`, never served): the run's own instructions before they
-were combined, the float deadline behind `expires_at`, the `include[]` it was created with, and the
-model's tool steps so far (so a run waiting in `requires_action` survives a restart).
+Run documents carry a few private keys (prefixed `_`, never served): the float deadline behind `expires_at`,
+the `include[]` it was created with, the tokens used so far, and the model's tool steps so far (so a run
+waiting in `requires_action` survives a restart).
 """
 
 from __future__ import annotations
@@ -119,8 +119,6 @@ class Runs:
             "response_format": body.get("response_format") or assistant.get("response_format") or "auto",
             "tool_choice": choice,
             "parallel_tool_calls": body.get("parallel_tool_calls", True),
-            "_instructions": instructions,
-            "_additional_instructions": body.get("additional_instructions"),
             "_deadline": created + self.ttl,
             "_include": include,
             "_steps": [],

@@ -415,3 +415,34 @@ def test_code_runs_in_the_sandbox_unless_switched_off(
     finally:
         other.close()
         off.stop()
+
+
+def test_files_attached_for_file_search_are_searched_through_the_threads_vector_store(
+    api: openai.OpenAI,
+) -> None:
+    upload = api.files.create(
+        file=("ships.txt", io.BytesIO(b"The ship in the harbor was called the Gull.")), purpose="assistants"
+    )
+    assistant = api.beta.assistants.create(model="gpt-4o", tools=[{"type": "file_search"}])
+    message = {
+        "role": "user",
+        "content": "What was the ship in the harbor called?",
+        "attachments": [{"file_id": upload.id, "tools": [{"type": "file_search"}]}],
+    }
+    run = api.beta.threads.create_and_run_poll(assistant_id=assistant.id, thread={"messages": [message]})  # type: ignore[list-item]
+    assert run.status == "completed" and "Gull" in _reply(api, run.thread_id)
+    thread = api.beta.threads.retrieve(run.thread_id)
+    store_ids = thread.tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
+    assert [f.id for f in api.vector_stores.files.list(store_ids[0]).data] == [upload.id]
+    # A later run finds the file already indexed and adds nothing.
+    again = api.beta.threads.runs.create_and_poll(thread_id=run.thread_id, assistant_id=assistant.id)
+    assert again.status == "completed"
+    assert api.beta.threads.retrieve(run.thread_id).tool_resources.file_search.vector_store_ids == store_ids  # type: ignore[union-attr]
+    # A thread that has a vector store gets the attached file in it.
+    own = api.vector_stores.create(name="thread's own")
+    thread = api.beta.threads.create(
+        messages=[message],  # type: ignore[list-item]
+        tool_resources={"file_search": {"vector_store_ids": [own.id]}},
+    )
+    api.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    assert [f.id for f in api.vector_stores.files.list(own.id).data] == [upload.id]

@@ -127,8 +127,37 @@ class Runs:
         }
         for i, message in enumerate(body.get("additional_messages") or []):
             self.assistants._insert_message(thread["id"], message, f"additional_messages[{i}]")
+        self._index_attachments(thread)
         self.store.insert("runs", run, thread_id=thread["id"], assistant_id=assistant["id"], status="queued")
         return run
+
+    def _index_attachments(self, thread: dict[str, Any]) -> None:
+        """Files attached to the thread's messages for file_search go into the thread's vector store (made
+        when needed, expiring after 7 idle days), as the real API does with such attachments."""
+        wanted = [
+            a["file_id"]
+            for m in self.store.all("messages", thread_id=thread["id"])
+            for a in m.get("attachments") or []
+            if any(t.get("type") == "file_search" for t in a.get("tools") or [])
+            and self.store.get("files", a["file_id"]) is not None
+        ]
+        search = thread["tool_resources"].get("file_search") or {}
+        ids = list(search.get("vector_store_ids") or [])
+        indexed = {
+            f["id"] for vs_id in ids for f in self.store.all("vector_store_files", vector_store_id=vs_id)
+        }
+        missing = [f for f in dict.fromkeys(wanted) if f not in indexed]
+        if not missing:
+            return
+        stores = self.assistants.vector_stores
+        if ids:
+            for file_id in missing:
+                stores.create_file(ids[0], {"file_id": file_id})
+        else:
+            expiry = {"anchor": "last_active_at", "days": 7}
+            ids = [stores.create({"file_ids": missing, "expires_after": expiry})["id"]]
+        thread["tool_resources"]["file_search"] = {"vector_store_ids": ids}
+        self.store.update("threads", thread)
 
     def create_run(self, thread_id: str, body: dict[str, Any], include: bool = False) -> dict[str, Any]:
         with self.store.transaction():

@@ -324,3 +324,38 @@ def test_a_message_cut_off_by_a_cancel_keeps_what_was_written(tmp_path: Path, rc
 
 def _thread_of(rc: RunContract) -> str:
     return str(next(data["id"] for name, data in rc.streams[-1] if name == "thread.created"))
+
+
+def test_parallel_function_calls_stream_with_their_own_indexes(api: openai.OpenAI, rc: RunContract) -> None:
+    tools = [
+        {
+            "type": "function",
+            "function": {"name": "get_weather", "description": "Current weather for a city."},
+        },
+        {"type": "function", "function": {"name": "get_forecast", "description": "Forecast for a city."}},
+    ]
+    assistant = api.beta.assistants.create(model="gpt-4o", tools=tools)  # type: ignore[arg-type]
+    thread = {"messages": [{"role": "user", "content": "What is the weather forecast?"}]}
+    with api.beta.threads.create_and_run_stream(assistant_id=assistant.id, thread=thread) as stream:  # type: ignore[arg-type]
+        stream.until_done()
+        run = stream.current_run
+    assert run is not None and run.required_action is not None
+    calls = run.required_action.submit_tool_outputs.tool_calls
+    assert [c.function.name for c in calls] == ["get_weather", "get_forecast"]
+    firsts = [
+        d["delta"]["step_details"]["tool_calls"][0]
+        for n, d in rc.streams[-1]
+        if n == "thread.run.step.delta" and "id" in d["delta"]["step_details"]["tool_calls"][0]
+    ]
+    assert [(f["index"], f["id"]) for f in firsts] == [(0, calls[0].id), (1, calls[1].id)]
+    with api.beta.threads.runs.submit_tool_outputs_stream(
+        thread_id=run.thread_id,
+        run_id=run.id,
+        tool_outputs=[{"tool_call_id": c.id, "output": f"out {i}"} for i, c in enumerate(calls)],
+    ) as stream:
+        stream.until_done()
+        assert stream.get_final_run().status == "completed"
+    one = api.beta.threads.create_and_run_poll(
+        assistant_id=assistant.id, thread=thread, parallel_tool_calls=False
+    )  # type: ignore[arg-type]
+    assert len(one.required_action.submit_tool_outputs.tool_calls) == 1  # type: ignore[union-attr]

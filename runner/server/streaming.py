@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 from starlette.responses import Response
@@ -36,8 +36,9 @@ FINAL_EVENTS = frozenset(
     }
 )
 
-# An event name and its data: a dict when first queued by a handler, JSON text once published.
-Event = tuple[str, dict[str, Any] | str]
+# An event name and its data as JSON text, serialised when it happened: a snapshot, since the engine goes
+# on changing its objects.
+Event = tuple[str, str]
 
 
 class Bus:
@@ -49,7 +50,7 @@ class Bus:
     def subscribe(self, run_id: str, first: Sequence[tuple[str, dict[str, Any]]]) -> asyncio.Queue[Event]:
         queue: asyncio.Queue[Event] = asyncio.Queue()
         for name, data in first:
-            queue.put_nowait((name, data if isinstance(data, str) else _dumps(data)))
+            queue.put_nowait((name, _dumps(data)))
         self._queues.setdefault(run_id, []).append(queue)
         return queue
 
@@ -64,25 +65,20 @@ class Bus:
         queues = self._queues.get(run_id)
         if not queues:
             return
-        # Serialised once, now: a snapshot, since the engine goes on changing its objects.
-        text = _dumps(data)
+        text = _dumps(data)  # once, however many follow
         for queue in queues:
             queue.put_nowait((event, text))
-
-    def followers(self, run_id: str) -> int:
-        return len(self._queues.get(run_id, []))
 
 
 def _dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
-def frame(event: str, data: dict[str, Any] | str) -> bytes:
-    payload = data if isinstance(data, str) else _dumps(data)
-    return f"event: {event}\ndata: {payload}\n\n".encode()
+def frame(event: str, data: str) -> bytes:
+    return f"event: {event}\ndata: {data}\n\n".encode()
 
 
-async def segment(bus: Bus, run_id: str, queue: asyncio.Queue[Event]) -> AsyncIterator[bytes]:
+async def segment(bus: Bus, run_id: str, queue: asyncio.Queue[Event]) -> AsyncGenerator[bytes, None]:
     try:
         while True:
             event, data = await queue.get()
@@ -98,7 +94,7 @@ class EventStreamResponse(Response):
     """`text/event-stream`, written frame by frame. With `cut_after`, the connection is dropped after that
     many frames without finishing the chunked body, which a client sees as a broken connection."""
 
-    def __init__(self, frames: AsyncIterator[bytes], cut_after: int | None = None) -> None:
+    def __init__(self, frames: AsyncGenerator[bytes, None], cut_after: int | None = None) -> None:
         # Not Response.__init__, which would declare a Content-Length for an empty body.
         self.status_code = 200
         self.background = None
@@ -120,14 +116,9 @@ class EventStreamResponse(Response):
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 sent += 1
         finally:
-            await _close(self.frames)
+            # Unsubscribes the stream from the bus, also when the client went away mid-stream.
+            await self.frames.aclose()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-
-async def _close(frames: AsyncIterator[bytes]) -> None:
-    closer = getattr(frames, "aclose", None)
-    if closer is not None:
-        await closer()
 
 
 # -- how text and tool calls are cut into deltas -----------------------------------------------------------

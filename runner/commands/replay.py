@@ -117,6 +117,10 @@ def _write_summaries(
     text = report.markdown(results, line)
     if options.summary:
         write_atomic(_resolve(root, options.summary), text)
+    _append_step_summary(text)
+
+
+def _append_step_summary(text: str) -> None:
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a", encoding="utf-8") as handle:

@@ -51,6 +51,8 @@ def main() -> int:
             args.seconds,
             lambda: sdk.beta.assistants.list(limit=100),
         )
+        # A write, so that a transport stall on request bodies (Nagle, delayed ACK) shows up here.
+        rate("POST /v1/threads (create)", args.seconds, lambda: sdk.beta.threads.create())
     return 0
 
 

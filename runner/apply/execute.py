@@ -46,7 +46,8 @@ class Executor:
         # Called before every write with its description; tests use it to cut an apply off at each step.
         self.hook = hook
         self.done: list[str] = []
-        self.created: dict[str, str] = {}
+        self.created: dict[str, str] = {}  # key -> assistant id this apply created
+        self.made: dict[str, list[tuple[str, str]]] = {}  # key -> (kind, id) of stores and files it made
         self.deduplicated: list[str] = []
 
     def write(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -94,6 +95,7 @@ class Executor:
             file=(want.upload_name(key), data),
             purpose="assistants",
         )
+        self.made.setdefault(key, []).append(("file", str(uploaded.id)))
         return str(uploaded.id)
 
     def _attach(self, key: str, store_id: str, actions: list[FileAction]) -> None:

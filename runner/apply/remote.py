@@ -7,6 +7,7 @@ from typing import Any
 
 from runner.api.session import Api
 from runner.apply.desired import KEY_FILES, KEY_HASH, KEY_KEY, KEY_MANAGED, MANAGED_VALUE, parse_upload_name
+from runner.errors import ApiNotFound
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,11 @@ def read_remote(api: Api) -> RemoteState:
         if key is None:
             continue
         store = RemoteStore(item.id, key, item.created_at)
-        for vs_file in api.list_all("listing vector store files", client.vector_stores.files.list, item.id):
+        try:
+            listed = api.list_all("listing vector store files", client.vector_stores.files.list, item.id)
+        except ApiNotFound:
+            continue  # deleted since the listing (by a concurrent apply): it is not there
+        for vs_file in listed:
             attributes = vs_file.attributes or {}
             path, sha = attributes.get("arun_path"), attributes.get("arun_sha256")
             store.files.append(

@@ -18,6 +18,8 @@ from runner.errors import ApiError, RunnerError
 from runner.project.load import require_project
 from runner.term import color_enabled
 
+MAX_ROUNDS = 3
+
 
 def _confirm(plan: Plan, requests: int, *, yes: bool, as_json: bool) -> None:
     if yes:
@@ -30,17 +32,28 @@ def _confirm(plan: Plan, requests: int, *, yes: bool, as_json: bool) -> None:
         raise RunnerError("nothing applied: the plan was not confirmed")
 
 
+def _leftovers_only(plan: Plan) -> bool:
+    """Only deletions of duplicates and unreferenced objects: what a concurrent apply leaves in flight."""
+    return all(
+        c.action == "delete" and c.reason.startswith(("duplicate", "unreferenced")) for c in plan.changes
+    )
+
+
 def converge(
     api: Api, root: Path, plan: Plan, *, prune: bool, hook: Callable[[str], None] | None = None
 ) -> Plan:
     executor = Executor(api, root, hook)
     executor.run(plan)
     after = make_plan(api, root, prune=prune)
-    if executor.deduplicated and not after.empty:
-        # Another apply created some of the same assistants at the same time; ours were removed and the
-        # survivors may still need our update. One more round, then the usual check.
-        Executor(api, root, hook).run(after)
+    rounds = 1
+    # Another apply running at the same time (there is no lock to share) can leave duplicates and orphans
+    # for a moment, and ours may have been the duplicate. Clean up and look again, a bounded number of
+    # times; anything else left over means apply is wrong, and it says so.
+    while not after.empty and rounds < MAX_ROUNDS and (executor.deduplicated or _leftovers_only(after)):
+        executor = Executor(api, root, hook)
+        executor.run(after)
         after = make_plan(api, root, prune=prune)
+        rounds += 1
     if not after.empty:
         listing = render_plan(after, api.counter.requests)
         raise ApiError(

@@ -6,6 +6,7 @@ import os
 import socket
 import sys
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -13,6 +14,7 @@ from typing import IO
 from runner.errors import ConfigError
 
 DEFAULT_DB = Path(".arun") / "local.db"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -36,50 +38,46 @@ def resolve_api_key(flag: str | None, environ: dict[str, str]) -> tuple[str, boo
     return generate_api_key(), True
 
 
-def bind(host: str, port: int) -> socket.socket:
-    # Binding here, before uvicorn starts, is what lets `--port 0` print the port it really got.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}. Pick another --port.") from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
-
-
 def run_serve(
     options: ServeOptions,
     root: Path,
-    out: IO[str] = sys.stdout,
+    out: IO[str] | None = None,
     environ: dict[str, str] | None = None,
     runner: Callable[[object, socket.socket], None] | None = None,
 ) -> int:
     import uvicorn
 
+    out = out or sys.stdout
     from runner.server.app import Settings, create_app
+    from runner.server.embedded import bind
     from runner.server.models import Backend
 
     if options.latency < 0:
         raise ConfigError("--latency must be zero or more seconds.")
     api_key, generated = resolve_api_key(options.api_key, dict(os.environ if environ is None else environ))
     db_path = options.db if options.db.is_absolute() else root / options.db
-    log_file = None
-    if options.access_log is not None:
-        log_path = options.access_log if options.access_log.is_absolute() else root / options.access_log
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_file = log_path.open("a", encoding="utf-8")
-    sock = bind(options.host, options.port)
-    backend = Backend(db_path)
-    try:
+    with ExitStack() as stack:
+        # Opened in this order and closed in reverse, whichever step fails.
+        backend = Backend(db_path)
+        stack.callback(backend.close)
+        log_file = None
+        if options.access_log is not None:
+            log_path = options.access_log if options.access_log.is_absolute() else root / options.access_log
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            log_file = stack.enter_context(log_path.open("a", encoding="utf-8"))
+        sock = stack.enter_context(bind(options.host, options.port))
         settings = Settings(db_path=db_path, api_key=api_key, latency=options.latency, access_log=log_file)
         app = create_app(settings, backend)
         port = sock.getsockname()[1]
         host = f"[{options.host}]" if ":" in options.host else options.host
         print(f"arun local server: http://{host}:{port}/v1 (state in {db_path})", file=out, flush=True)
+        if options.host not in LOOPBACK:
+            print(
+                f"Warning: listening on {options.host}, not only on this machine: anyone who can reach the "
+                "port and has the key can read and change every object. Traffic is plain HTTP.",
+                file=sys.stderr,
+                flush=True,
+            )
         if generated:
             # Printed once, like Jupyter's token; it is never written anywhere else.
             print(f"API key for this session: {api_key}", file=out, flush=True)
@@ -88,9 +86,4 @@ def run_serve(
         else:  # pragma: no cover - exercised by the subprocess test, which coverage does not follow
             config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
             uvicorn.Server(config).run(sockets=[sock])
-    finally:
-        sock.close()
-        backend.close()
-        if log_file is not None:
-            log_file.close()
     return 0

@@ -10,7 +10,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -84,7 +84,7 @@ class Guard:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.settings = settings
-        self._expected = f"Bearer {settings.api_key}".encode()
+        self._expected = settings.api_key.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -92,9 +92,14 @@ class Guard:
             return
         started = time.perf_counter()
         status = 500
+        logged = False
 
         async def logged_send(message: Message) -> None:
-            nonlocal status
+            nonlocal status, logged
+            if message["type"] == "http.response.body" and not message.get("more_body", False) and not logged:
+                # Logged before the last byte leaves, so a client that has its answer finds the line written.
+                logged = True
+                self._log(scope, status, started)
             if message["type"] == "http.response.start":
                 status = int(message["status"])
                 # The headers the real API adds to every answer; the SDK reads x-request-id.
@@ -116,15 +121,17 @@ class Guard:
                 return
             await self.app(scope, self._counting(scope, receive), logged_send)
         finally:
-            self._log(scope, status, started)
+            if not logged:
+                self._log(scope, status, started)
 
     def _refuse(self, scope: Scope) -> ApiError | None:
         headers = dict(scope["headers"])
-        presented = headers.get(b"authorization", b"")
-        if not presented.lower().startswith(b"bearer ") or not presented[7:].strip():
+        scheme, _, token = headers.get(b"authorization", b"").strip().partition(b" ")
+        token = token.strip()
+        if scheme.lower() != b"bearer" or not token:
             return MissingApiKey()
-        if not hmac.compare_digest(presented, self._expected):
-            return IncorrectApiKey(presented[7:].decode("latin-1").strip())
+        if not hmac.compare_digest(token, self._expected):
+            return IncorrectApiKey(token.decode("latin-1"))
         limit = self._limit(headers)
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
@@ -175,6 +182,4 @@ def create_app(settings: Settings, backend: Backend | None = None) -> ASGIApp:
     )
     app.state.backend = backend or Backend(settings.db_path)
     app.state.limits = settings.limits
-    guarded: Any = Guard(app, settings)
-    guarded.backend = app.state.backend
-    return guarded
+    return Guard(app, settings)

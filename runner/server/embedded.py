@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import socket
 import threading
 import time
 from pathlib import Path
@@ -11,8 +12,25 @@ from typing import IO
 
 import uvicorn
 
+from runner.errors import ConfigError
 from runner.server.app import Limits, Settings, create_app
 from runner.server.models import Backend
+
+
+def bind(host: str, port: int) -> socket.socket:
+    # Binding before uvicorn starts is what lets port 0 report the port it got, and puts a busy port's
+    # error in the caller's thread as a message rather than in uvicorn's thread as a SystemExit.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}. Pick another port.") from None
+    sock.listen(128)
+    return sock
 
 
 def generate_api_key() -> str:
@@ -50,10 +68,19 @@ class EmbeddedServer:
         self.port = 0
 
     @property
+    def backend(self) -> Backend:
+        """The server's state, for in-process callers that need it without HTTP (and for tests)."""
+        if self._backend is None:
+            raise RuntimeError("the embedded server is not running")
+        return self._backend
+
+    @property
     def base_url(self) -> str:
         return f"http://{self._host}:{self.port}/v1"
 
     def start(self) -> EmbeddedServer:
+        sock = bind(self._host, self._port)
+        self.port = int(sock.getsockname()[1])
         self._backend = Backend(self.db_path)
         app = create_app(self._settings, self._backend)
         config = uvicorn.Config(
@@ -61,13 +88,16 @@ class EmbeddedServer:
         )
         server = uvicorn.Server(config)
         self._server = server
-        self._thread = threading.Thread(target=server.run, name="arun-local-server", daemon=True)
+        self._thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="arun-local-server", daemon=True
+        )
         self._thread.start()
+        # The socket now belongs to uvicorn, which closes it when it stops.
         while not server.started:
-            if not self._thread.is_alive():
-                raise RuntimeError("the local server could not start (is the port free?)")
+            if not self._thread.is_alive():  # pragma: no cover - uvicorn failed after binding succeeded
+                self.stop()
+                raise RuntimeError("the local server stopped while starting; see the log above")
             time.sleep(0.002)
-        self.port = int(server.servers[0].sockets[0].getsockname()[1])
         return self
 
     def stop(self) -> None:

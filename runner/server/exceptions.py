@@ -105,11 +105,6 @@ class MethodNotAllowed(ApiError):
     type = "invalid_request_error"
 
 
-class Conflict(ApiError):
-    status = 409
-    type = "invalid_request_error"
-
-
 class PayloadTooLarge(ApiError):
     status = 413
     type = "invalid_request_error"

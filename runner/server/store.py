@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runner.errors import ConfigError
+
 # Table name -> the columns, besides id/seq/created_at/data/deleted, that scope or filter a list.
 TABLES: dict[str, tuple[str, ...]] = {
     "assistants": (),
@@ -82,19 +84,33 @@ class Chunk:
 
 class Store:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # One connection shared by the server's threads, serialised by a lock: SQLite is fast enough for a
-        # local server and this keeps every write ordered.
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # One connection shared by the server's threads, serialised by a lock: SQLite is fast enough
+            # for a local server and this keeps every write ordered.
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigError(f"cannot open the database {path}: {exc}. Pick another --db file.") from None
         self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._migrate()
+        try:
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ConfigError(
+                f"{path} is not a usable arun database ({exc}). Pick another --db file."
+            ) from None
 
     def _migrate(self) -> None:
         with self.transaction():
             done = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if done > len(MIGRATIONS):
+                raise ConfigError(
+                    f"this database was written by a newer arun (schema {done}, this one knows "
+                    f"{len(MIGRATIONS)}). Upgrade arun or use another --db file."
+                )
             for number, script in enumerate(MIGRATIONS[done:], start=done + 1):
                 for statement in script.split(";"):
                     if statement.strip():

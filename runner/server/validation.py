@@ -13,7 +13,7 @@ from importlib import resources
 from typing import Any
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError, by_relevance
 
 from runner.server.exceptions import (
     InvalidRequest,
@@ -23,6 +23,7 @@ from runner.server.exceptions import (
     UnknownParameter,
 )
 
+_RELEVANCE = by_relevance()
 _JSON_TYPES = {
     "string": "a string",
     "integer": "an integer",
@@ -51,10 +52,16 @@ def validate(schema_name: str, body: Any) -> dict[str, Any]:
         raise InvalidType(
             f"Invalid type for request body: expected an object, but got {_kind(body)} instead."
         )
-    error = best_match(_validator(schema_name).iter_errors(body))
+    error = _pick(_validator(schema_name).iter_errors(body))
     if error is not None:
         raise _explain(error)
     return body
+
+
+def _pick(errors: Iterable[ValidationError]) -> ValidationError | None:
+    # Like jsonschema's best_match, but without descending into oneOf/anyOf: _explain does that itself,
+    # so that a tagged union is judged by its tag and not by whichever branch looks closest.
+    return max(errors, key=_RELEVANCE, default=None)
 
 
 def param_name(path: Iterable[Any]) -> str:
@@ -113,27 +120,41 @@ def _explain(error: ValidationError) -> InvalidRequest:
     param = param_name(path)
     if error.validator in ("oneOf", "anyOf") and error.context:
         options = [s for s in expected if s != {"type": "null"}]
-        enums = [_type_enum(s) for s in options]
-        if isinstance(instance, dict) and "type" in instance and all(e is not None for e in enums):
-            # A tagged union (tools, chunking strategies, content parts): blame the branch the tag picks, or
-            # the tag itself when it picks none.
+        enums = [e for e in (_type_enum(s) for s in options) if e is not None]
+        if isinstance(instance, dict) and "type" in instance and enums:
+            # A tagged union (tools, chunking strategies, content parts, response formats): blame the branch
+            # the tag picks, or the tag itself when it picks none.
             for index, schema in enumerate(expected):
                 if instance["type"] in (_type_enum(schema) or []):
-                    chosen = best_match(_branches(error).get(index, []))
+                    chosen = _pick(_branches(error).get(index, []))
                     if chosen is not None:
                         return _explain(chosen)
-            supported = [v for e in enums for v in (e or [])]
+            supported = [v for e in enums for v in e]
             return InvalidValue(
                 f"Invalid value: '{instance['type']}'. Supported values are: {_quoted(supported)}.",
                 param=param_name([*path, "type"]),
             )
-        if all(_is_type_only(s) for s in options) or instance is None:
-            return InvalidType(
-                f"Invalid type for '{param}': got {_kind(instance)}, which is not allowed here.", param
-            )
-        deeper = best_match(sub for sub in error.context if sub.validator_value != "null")
-        if deeper is not None:
-            return _explain(deeper)
+        # Otherwise blame the first branch that accepts the value's type (string or array of parts, ...).
+        kinds: list[str] = []
+        for _, errors in sorted(_branches(error).items()):
+            rejected = [e for e in errors if e.validator == "type" and not e.relative_path]
+            if not rejected:
+                chosen = _pick(errors)
+                if chosen is not None:
+                    return _explain(chosen)
+            for e in rejected:
+                wanted: Any = e.validator_value
+                kinds += [str(w) for w in (wanted if isinstance(wanted, list) else [wanted]) if w != "null"]
+        described = " or ".join(dict.fromkeys(_JSON_TYPES.get(k, k) for k in kinds)) or "another type"
+        return InvalidType(
+            f"Invalid type for '{param}': expected {described}, but got {_kind(instance)} instead.", param
+        )
+    if error.validator == "oneOf" and not error.context:
+        # Valid under more than one branch: the branches are alternatives that were sent together.
+        names = [n for s in expected if isinstance(s, dict) for n in s.get("required", [])]
+        return InvalidRequest(
+            f"Invalid '{param}': send only one of {_quoted(names)}.", param, "invalid_value"
+        )
     if error.validator == "required":
         missing = next(n for n in expected if n not in instance)
         return MissingParameter(param_name([*path, missing]))
@@ -147,9 +168,9 @@ def _explain(error: ValidationError) -> InvalidRequest:
         return UnknownParameter(param_name([*path, extra]))
     if error.validator == "type":
         wanted = expected if isinstance(expected, list) else [expected]
-        kinds = " or ".join(_JSON_TYPES.get(str(w), str(w)) for w in wanted)
+        described_type = " or ".join(_JSON_TYPES.get(str(w), str(w)) for w in wanted)
         return InvalidType(
-            f"Invalid type for '{param}': expected {kinds}, but got {_kind(error.instance)} instead.",
+            f"Invalid type for '{param}': expected {described_type}, but got {_kind(instance)} instead.",
             param,
         )
     if error.validator == "enum":
@@ -171,7 +192,3 @@ def _explain(error: ValidationError) -> InvalidRequest:
         got = len(instance) if isinstance(instance, list | dict | str) else instance
         return InvalidValue(f"Invalid '{param}': {what}, but got {got} instead.", param)
     return InvalidValue(f"Invalid '{param or 'body'}': {error.message}.", param or None)
-
-
-def _is_type_only(schema: Any) -> bool:
-    return isinstance(schema, dict) and set(schema) <= {"type", "description", "title"}

@@ -180,13 +180,20 @@ def small_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
 
 
 @pytest.fixture
-def contract() -> Contract:
-    return Contract()
+def contract() -> Iterator[Contract]:
+    # Every test that talks to a server through this contract fails if any answer broke it.
+    checking = Contract()
+    yield checking
+    checking.assert_clean()
 
 
 def make_client(server: EmbeddedServer, contract: Contract, api_key: str = API_KEY) -> openai.OpenAI:
+    return checked_client(server.base_url, api_key, contract)
+
+
+def checked_client(base_url: str, api_key: str, contract: Contract) -> openai.OpenAI:
     http = openai.DefaultHttpx2Client(event_hooks={"response": [contract.sync_hook]}, trust_env=False)
-    return openai.OpenAI(api_key=api_key, base_url=server.base_url, max_retries=0, http_client=http)
+    return openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0, http_client=http)
 
 
 @pytest.fixture

@@ -89,8 +89,7 @@ def test_unexpected_failure_is_a_500_with_the_real_apis_body(
     server: EmbeddedServer, client: openai.OpenAI
 ) -> None:
     # Closing the database under the running server is a real fault: nothing in the request is wrong.
-    assert server._backend is not None
-    server._backend.store.close()
+    server.backend.store.close()
     with pytest.raises(openai.InternalServerError) as caught:
         client.beta.assistants.list()
     assert caught.value.body["type"] == "server_error"  # type: ignore[index]
@@ -140,3 +139,55 @@ def test_rate_limit_error_tells_when_to_retry() -> None:
     limited = RateLimited("Rate limit reached for requests.", retry_after=1.5)
     assert (limited.status, limited.headers()) == (429, {"retry-after": "1.5"})
     assert limited.body()["error"]["code"] == "rate_limit_exceeded"
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param", "message"),
+    [
+        (
+            "/threads",
+            {"messages": [{"role": "user", "content": [{"type": "image_file", "image_file": {}}]}]},
+            "messages[0].content[0].image_file.file_id",
+            "Missing required parameter: 'messages[0].content[0].image_file.file_id'.",
+        ),
+        (
+            "/threads",
+            {"messages": [{"role": "user", "content": 5}]},
+            "messages[0].content",
+            "Invalid type for 'messages[0].content': expected a string or an array, "
+            "but got an integer instead.",
+        ),
+        (
+            "/assistants",
+            {"model": "gpt-4o", "response_format": {"type": "yaml"}},
+            "response_format.type",
+            "Invalid value: 'yaml'. Supported values are: 'text', 'json_object', and 'json_schema'.",
+        ),
+        (
+            "/threads",
+            {"tool_resources": {"file_search": {"vector_store_ids": [], "vector_stores": []}}},
+            "tool_resources.file_search",
+            "Invalid 'tool_resources.file_search': send only one of 'vector_store_ids' and 'vector_stores'.",
+        ),
+        (
+            "/vector_stores",
+            {"chunking_strategy": {"type": "static"}},
+            "chunking_strategy.static",
+            "Missing required parameter: 'chunking_strategy.static'.",
+        ),
+    ],
+)
+def test_unions_are_judged_by_their_tag_or_type(
+    client: openai.OpenAI, path: str, body: dict[str, object], param: str, message: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.post(path, body=body, cast_to=object)
+    assert (caught.value.body["param"], caught.value.body["message"]) == (param, message)  # type: ignore[index]
+
+
+def test_the_bearer_scheme_is_case_insensitive_and_others_are_refused(server: EmbeddedServer) -> None:
+    with openai.DefaultHttpx2Client(trust_env=False) as http:
+        url = f"{server.base_url}/assistants"
+        assert http.get(url, headers={"Authorization": f"bearer {API_KEY}"}).status_code == 200
+        basic = http.get(url, headers={"Authorization": f"Basic {API_KEY}"})
+        assert basic.status_code == 401 and basic.json()["error"]["message"].startswith("You didn't provide")

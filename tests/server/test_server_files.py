@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import openai
 import pytest
+from conftest import API_KEY, Contract
+
+from runner.server.embedded import EmbeddedServer
 
 
 def test_upload_list_retrieve_delete(client: openai.OpenAI) -> None:
@@ -107,3 +111,30 @@ def test_oversized_json_body_is_413(small_client: openai.OpenAI) -> None:
         small_client.beta.assistants.create(model="gpt-4o", instructions="x" * 10_000)
     assert caught.value.status_code == 413
     assert caught.value.body["type"] == "invalid_request_error"  # type: ignore[index]
+
+
+def test_expiry_must_be_a_number_of_seconds(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.files.create(
+            file=("a.txt", b"x"),
+            purpose="user_data",
+            expires_after={"anchor": "created_at", "seconds": "soon"},  # type: ignore[typeddict-item]
+        )
+    assert caught.value.body["param"] == "expires_after.seconds"  # type: ignore[index]
+
+
+def test_chunked_body_without_length_is_cut_off_at_the_limit(
+    small_server: EmbeddedServer, contract: Contract
+) -> None:
+    def body() -> Iterator[bytes]:
+        yield b'{"model": "gpt-4o", "instructions": "'
+        for _ in range(10):
+            yield b"x" * 1000
+        yield b'"}'
+
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    with openai.DefaultHttpx2Client(event_hooks={"response": [contract.sync_hook]}, trust_env=False) as http:
+        response = http.post(f"{small_server.base_url}/assistants", content=body(), headers=headers)
+    assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"

@@ -1,11 +1,6 @@
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 from runner.server import retrieval
-from runner.server.models.filters import matches
-from runner.server.store import MIGRATIONS, Store
 
 
 def test_tokens_are_words_and_single_punctuation() -> None:
@@ -50,38 +45,3 @@ def test_ties_are_broken_stably_and_threshold_and_limit_apply() -> None:
     assert retrieval.rank(pool, ["absent"], 10) == []
     assert retrieval.rank(pool, ["?!"], 10) == []
     assert retrieval.rank([], ["words"], 10) == []
-
-
-def test_attribute_filters() -> None:
-    attrs = {"lang": "en", "year": 2024, "draft": False}
-    assert matches({"type": "eq", "key": "lang", "value": "en"}, attrs)
-    assert matches({"type": "ne", "key": "lang", "value": "ko"}, attrs)
-    assert matches({"type": "gte", "key": "year", "value": 2024}, attrs)
-    assert not matches({"type": "lt", "key": "year", "value": 2024}, attrs)
-    assert matches({"type": "lte", "key": "year", "value": 2024}, attrs)
-    assert matches({"type": "in", "key": "lang", "value": ["en", "ko"]}, attrs)
-    assert matches({"type": "nin", "key": "lang", "value": ["ko"]}, attrs)
-    assert not matches({"type": "in", "key": "lang", "value": "en"}, attrs)
-    assert matches({"type": "nin", "key": "lang", "value": "en"}, attrs)
-    assert not matches({"type": "gt", "key": "lang", "value": 3}, attrs)
-    assert not matches({"type": "eq", "key": "missing", "value": 1}, attrs)
-    assert matches({"type": "ne", "key": "missing", "value": 1}, attrs)
-    both = {
-        "type": "and",
-        "filters": [
-            {"type": "eq", "key": "draft", "value": False},
-            {"type": "gt", "key": "year", "value": 2000},
-        ],
-    }
-    assert matches(both, attrs)
-    assert not matches({"type": "or", "filters": [{"type": "eq", "key": "lang", "value": "ko"}]}, attrs)
-
-
-def test_migrations_run_once_and_are_recorded(tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
-    Store(path).close()
-    Store(path).close()
-    with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"assistants", "threads", "messages", "runs", "run_steps", "files", "chunks", "blobs"} <= tables

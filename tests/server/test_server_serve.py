@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -13,12 +14,12 @@ import openai
 import pytest
 import uvicorn
 from click.testing import CliRunner
-from conftest import API_KEY
+from conftest import API_KEY, Contract, checked_client
 
 from runner.cli import cli
-from runner.commands.serve import ServeOptions, bind, resolve_api_key, run_serve
+from runner.commands.serve import ServeOptions, resolve_api_key, run_serve
 from runner.errors import ConfigError
-from runner.server.embedded import EmbeddedServer
+from runner.server.embedded import EmbeddedServer, bind
 
 
 def test_api_key_comes_from_flag_then_environment_then_is_generated() -> None:
@@ -29,35 +30,37 @@ def test_api_key_comes_from_flag_then_environment_then_is_generated() -> None:
     assert resolve_api_key(None, {})[0] != key
 
 
-def test_state_survives_a_restart(tmp_path: Path) -> None:
+def test_state_survives_a_restart(tmp_path: Path, contract: Contract) -> None:
     db = tmp_path / "keep.db"
     with EmbeddedServer(db, API_KEY) as first:
-        sdk = openai.OpenAI(api_key=API_KEY, base_url=first.base_url, max_retries=0)
+        sdk = checked_client(first.base_url, API_KEY, contract)
         assistant = sdk.beta.assistants.create(model="gpt-4o", name="kept")
         file = sdk.files.create(file=("k.txt", b"kept words"), purpose="assistants")
         store = sdk.vector_stores.create(file_ids=[file.id])
     with EmbeddedServer(db, API_KEY) as second:
         assert second.port != 0
-        sdk = openai.OpenAI(api_key=API_KEY, base_url=second.base_url, max_retries=0)
+        sdk = checked_client(second.base_url, API_KEY, contract)
         assert sdk.beta.assistants.retrieve(assistant.id).name == "kept"
         assert [r.file_id for r in sdk.vector_stores.search(store.id, query="kept").data] == [file.id]
         later = sdk.beta.assistants.create(model="gpt-4o")
         assert [a.id for a in sdk.beta.assistants.list()] == [later.id, assistant.id]
 
 
-def test_embedded_server_generates_a_key_and_stops_cleanly(tmp_path: Path) -> None:
+def test_embedded_server_generates_a_key_and_stops_cleanly(tmp_path: Path, contract: Contract) -> None:
     server = EmbeddedServer(tmp_path / "e.db")
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = server.backend
     with server:
         assert server.base_url == f"http://127.0.0.1:{server.port}/v1"
         assert server.api_key.startswith("sk-local-")
-        sdk = openai.OpenAI(api_key=server.api_key, base_url=server.base_url, max_retries=0)
+        sdk = checked_client(server.base_url, server.api_key, contract)
         assert sdk.beta.assistants.list().data == []
         port = server.port
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", port)) != 0
 
 
-def test_run_serve_wires_settings_access_log_and_latency(tmp_path: Path) -> None:
+def test_run_serve_wires_settings_access_log_and_latency(tmp_path: Path, contract: Contract) -> None:
     out = io.StringIO()
     log = tmp_path / "logs" / "access.jsonl"
     statuses: list[int] = []
@@ -69,7 +72,7 @@ def test_run_serve_wires_settings_access_log_and_latency(tmp_path: Path) -> None
         while not server.started:
             thread.join(0.01)
         base_url = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-        sdk = openai.OpenAI(api_key="sk-env-key", base_url=base_url, max_retries=0)
+        sdk = checked_client(base_url, "sk-env-key", contract)
         statuses.append(len(sdk.beta.assistants.list().data))
         with pytest.raises(openai.NotFoundError):
             sdk.beta.assistants.retrieve("asst_missing")
@@ -124,7 +127,7 @@ def test_serve_help_exists() -> None:
         assert option in result.output
 
 
-def test_arun_serve_process_end_to_end(tmp_path: Path) -> None:
+def test_arun_serve_process_end_to_end(tmp_path: Path, contract: Contract) -> None:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     proc = subprocess.Popen(
         [
@@ -143,17 +146,57 @@ def test_arun_serve_process_end_to_end(tmp_path: Path) -> None:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # A shell without job control starts background jobs with SIGINT ignored; Ctrl-C must reach arun.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert proc.stdout is not None
         banner = proc.stdout.readline()
         key = proc.stdout.readline().strip().removeprefix("API key for this session: ")
         base_url = banner.split()[3]
-        sdk = openai.OpenAI(api_key=key, base_url=base_url, max_retries=0)
+        sdk = checked_client(base_url, key, contract)
         assert sdk.beta.assistants.create(model="gpt-4o").object == "assistant"
         assert (tmp_path / ".arun" / "local.db").exists()
         entry = json.loads((tmp_path / "a.jsonl").read_text().splitlines()[0])
         assert (entry["method"], entry["path"], entry["status"]) == ("POST", "/v1/assistants", 200)
+        # Ctrl-C: uvicorn shuts down, then arun exits 130 as every command does when interrupted.
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+        assert proc.returncode == 130 and err.strip() == "Interrupted."
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+def test_embedded_server_reports_a_port_it_cannot_take(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            EmbeddedServer(tmp_path / "busy.db", API_KEY, port=port).start()
+
+
+def test_arun_serve_reports_an_unusable_database(tmp_path: Path) -> None:
+    (tmp_path / "bad.db").write_bytes(b"not a database, only text" * 100)
+    done = subprocess.run(
+        [sys.executable, "-m", "runner", "-C", str(tmp_path), "serve", "--port", "0", "--db", "bad.db"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "OPENAI_API_KEY": "sk-made-up"},
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"Error: {tmp_path / 'bad.db'} is not a usable arun database")
+
+
+def test_serving_beyond_loopback_warns(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    options = ServeOptions(host="0.0.0.0", port=0, db=tmp_path / "w.db", api_key="sk-made-up")
+    assert run_serve(options, tmp_path, environ={}, runner=lambda app, sock: None) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("arun local server: http://0.0.0.0:")
+    assert captured.err.startswith("Warning: listening on 0.0.0.0, not only on this machine")
+    options = ServeOptions(port=0, db=tmp_path / "w.db", api_key="sk-made-up")
+    run_serve(options, tmp_path, environ={}, runner=lambda app, sock: None)
+    assert capsys.readouterr().err == ""

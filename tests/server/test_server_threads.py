@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import openai
 import pytest
@@ -132,3 +133,51 @@ def test_async_client_drives_every_kind_of_object(server: EmbeddedServer, contra
     asyncio.run(scenario())
     contract.assert_clean()
     assert contract.checked >= 10
+
+
+def test_empty_message_content_is_refused(client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.beta.threads.create(messages=[{"role": "user", "content": ""}])
+    assert caught.value.body["param"] == "messages[0].content"  # type: ignore[index]
+
+
+def test_concurrent_async_writes_all_land_in_one_order(server: EmbeddedServer, contract: Contract) -> None:
+    async def scenario() -> tuple[list[str], list[str]]:
+        async with make_async_client(server, contract) as sdk:
+            thread = await sdk.beta.threads.create()
+            made = await asyncio.gather(
+                *(
+                    sdk.beta.threads.messages.create(thread.id, role="user", content=f"m{i}")
+                    for i in range(40)
+                )
+            )
+            listed = [m.id async for m in sdk.beta.threads.messages.list(thread.id, order="asc", limit=7)]
+            return [m.id for m in made], listed
+
+    made, listed = asyncio.run(scenario())
+    assert sorted(listed) == sorted(made) and len(set(listed)) == 40
+    contract.assert_clean()
+
+
+def test_async_auto_pagination_and_upload_and_poll(
+    server: EmbeddedServer, contract: Contract, tmp_path: Path
+) -> None:
+    docs = []
+    for i in range(3):
+        path = tmp_path / f"doc{i}.txt"
+        path.write_text(
+            f"document number {i} mentions walruses" if i == 1 else f"document {i}", encoding="utf-8"
+        )
+        docs.append(path)
+
+    async def scenario() -> None:
+        async with make_async_client(server, contract) as sdk:
+            made = [(await sdk.vector_stores.create(name=f"s{i}")).id for i in range(103)]
+            listed = [v.id async for v in sdk.vector_stores.list(limit=100, order="asc")]
+            assert listed == made
+            batch = await sdk.vector_stores.file_batches.upload_and_poll(made[0], files=docs)
+            assert (batch.status, batch.file_counts.completed) == ("completed", 3)
+            found = await sdk.vector_stores.search(made[0], query="walruses")
+            assert [r.filename for r in found.data] == ["doc1.txt"]
+
+    asyncio.run(scenario())

@@ -203,3 +203,16 @@ def test_search_ranks_filters_and_limits(client: openai.OpenAI) -> None:
     assert client.vector_stores.search(store.id, query="zebra").data == []
     with pytest.raises(openai.NotFoundError):
         client.vector_stores.search("vs_missing", query="x")
+
+
+def test_single_file_upload_and_poll_and_batch_create_and_poll(client: openai.OpenAI, tmp_path: Path) -> None:
+    store = client.vector_stores.create()
+    path = tmp_path / "one.txt"
+    path.write_text("a single uploaded document about penguins", encoding="utf-8")
+    added = client.vector_stores.files.upload_and_poll(vector_store_id=store.id, file=path)
+    assert added.status == "completed"
+    other = client.files.create(file=("two.txt", b"and one about otters"), purpose="assistants")
+    batch = client.vector_stores.file_batches.create_and_poll(vector_store_id=store.id, file_ids=[other.id])
+    assert batch.status == "completed"
+    found = client.vector_stores.search(store.id, query="otters penguins", max_num_results=5)
+    assert {r.file_id for r in found.data} == {added.id, other.id}

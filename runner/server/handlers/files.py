@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,18 +27,15 @@ async def create_file(request: Request) -> Response:
         if len(content) > limits.max_upload_bytes:
             raise PayloadTooLarge(None, limits.max_upload_bytes, "File")
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    expires_after = None
-    if "expires_after[anchor]" in fields or "expires_after[seconds]" in fields:
-        seconds = fields.get("expires_after[seconds]", "")
-        expires_after = {
-            "anchor": fields.get("expires_after[anchor]"),
-            "seconds": int(seconds) if seconds.isdigit() else seconds,
-        }
-    checked = validate(
-        "CreateFileRequest",
-        {"file": filename, **{k: v for k, v in fields.items() if not k.startswith("expires_after")}}
-        | ({"expires_after": expires_after} if expires_after else {}),
-    )
+    # Form fields are flat strings; rebuild the JSON shape the request schema describes.
+    body: dict[str, Any] = {"file": filename}
+    for name, value in fields.items():
+        if name.startswith("expires_after["):
+            key = name.removeprefix("expires_after[").removesuffix("]")
+            body.setdefault("expires_after", {})[key] = int(value) if value.isdigit() else value
+        else:
+            body[name] = value
+    checked = validate("CreateFileRequest", body)
     created = backend(request).files.create(
         filename, content, checked["purpose"], checked.get("expires_after")
     )

@@ -191,11 +191,15 @@ class Assistants:
         assistant_id: str | None = None,
         run_id: str | None = None,
     ) -> dict[str, Any]:
+        where = f"{param}." if param else ""
+        if body["content"] == "":
+            raise InvalidRequest("Message content must be non-empty.", f"{where}content", "invalid_value")
         attachments = list(body.get("attachments") or [])
         for i, attachment in enumerate(attachments):
             if self.store.get("files", attachment["file_id"]) is None:
-                where = f"{param}.attachments[{i}].file_id" if param else f"attachments[{i}].file_id"
-                raise InvalidRequest(f"File '{attachment['file_id']}' not found.", where)
+                raise InvalidRequest(
+                    f"File '{attachment['file_id']}' not found.", f"{where}attachments[{i}].file_id"
+                )
         # Non-streamed messages carry no status fields in the real API (see the recordings); part 2's
         # runs add them to the messages they stream.
         message = {
@@ -208,7 +212,7 @@ class Assistants:
             "role": body["role"],
             "content": text_content(body["content"]),
             "attachments": attachments,
-            "metadata": check_metadata(body.get("metadata"), f"{param}.metadata" if param else "metadata"),
+            "metadata": check_metadata(body.get("metadata"), f"{where}metadata"),
         }
         self.store.insert("messages", message, thread_id=thread_id, run_id=run_id, assistant_id=assistant_id)
         return message

@@ -9,7 +9,10 @@ from runner.server.exceptions import FileNotFound, InvalidRequest, InvalidValue
 from runner.server.models.common import Page, list_object, new_id, now
 from runner.server.store import Store
 
-PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+# What clients may upload (the request schema says the same); the rest are made by the server itself,
+# such as the `assistants_output` files of code_interpreter runs.
+UPLOADABLE = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+PURPOSES = (*UPLOADABLE, "assistants_output", "batch_output", "fine-tune-results")
 # The real API keeps `assistants` files to itself: their content cannot be downloaded (400).
 UNDOWNLOADABLE = frozenset({"assistants"})
 

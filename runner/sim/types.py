@@ -1,0 +1,176 @@
+"""The simulator's interface: plain frozen dataclasses in, one model step out, and the Protocols the caller
+implements for the built-in tools. No SDK types, no HTTP, no storage: the server maps these to and from its
+own objects, and a real model behind a Chat Completions endpoint could implement `Model` instead."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
+
+ToolChoice = str | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    file_id: str
+    tools: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Literal["user", "assistant"]
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One file_search result: what a `Retriever` returns and what a run step records."""
+
+    file_id: str
+    filename: str
+    score: float
+    text: str
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    name: str
+    arguments: str  # JSON text, as the API carries it
+    output: str | None = None  # filled by the caller from submit_tool_outputs
+
+
+@dataclass(frozen=True)
+class CodeInterpreterCall:
+    input: str
+    logs: str | None = None  # filled by `execute_builtin` from the CodeRunner
+
+
+@dataclass(frozen=True)
+class FileSearchCall:
+    query: str  # not part of the API's step object; the caller passes it to its Retriever
+    results: tuple[SearchHit, ...] | None = None  # filled by `execute_builtin`
+
+
+ToolCall = FunctionCall | CodeInterpreterCall | FileSearchCall
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class ToolCallsStep:
+    """The model asks for tools. All calls of one step have the same kind (functions, or one built-in)."""
+
+    calls: tuple[ToolCall, ...]
+    usage: Usage = Usage(0, 0)
+
+    @property
+    def function_calls(self) -> tuple[FunctionCall, ...]:
+        return tuple(c for c in self.calls if isinstance(c, FunctionCall))
+
+    def with_function_outputs(self, outputs: Sequence[str]) -> ToolCallsStep:
+        """The step with the submitted outputs, given in the order of its function calls."""
+        functions = self.function_calls
+        if len(outputs) != len(functions):
+            raise ValueError(f"expected {len(functions)} function outputs, got {len(outputs)}")
+        given = iter(outputs)
+        calls = tuple(
+            replace(c, output=next(given)) if isinstance(c, FunctionCall) else c for c in self.calls
+        )
+        return replace(self, calls=calls)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A `file_citation` annotation: `text` is the marker in the message, `quote` the sentence it cites."""
+
+    text: str
+    file_id: str
+    filename: str
+    quote: str
+    start_index: int
+    end_index: int
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "type": "file_citation",
+            "text": self.text,
+            "start_index": self.start_index,
+            "end_index": self.end_index,
+            "file_citation": {"file_id": self.file_id},
+        }
+
+
+@dataclass(frozen=True)
+class MessageStep:
+    """The model answers: the run's final assistant message."""
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+    usage: Usage = Usage(0, 0)
+
+
+ModelStep = ToolCallsStep | MessageStep
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """Everything the model sees for its next step. `tools` and `tool_choice` use the API's JSON shapes;
+    `steps` are the tool steps this run already took, with their outputs and results filled in."""
+
+    instructions: str = ""
+    tools: tuple[Mapping[str, Any], ...] = ()
+    tool_choice: ToolChoice = "auto"
+    model: str = "gpt-4o"
+    temperature: float | None = None
+    messages: tuple[Message, ...] = ()
+    steps: tuple[ToolCallsStep, ...] = ()
+    parallel_tool_calls: bool = True
+
+    def tool(self, kind: str) -> Mapping[str, Any] | None:
+        return next((t for t in self.tools if t.get("type") == kind), None)
+
+    @property
+    def functions(self) -> tuple[Mapping[str, Any], ...]:
+        return tuple(t["function"] for t in self.tools if t.get("type") == "function" and "function" in t)
+
+
+def effective_instructions(
+    assistant: str | None, run_instructions: str | None = None, additional: str | None = None
+) -> str:
+    """The run's `instructions` replace the assistant's; `additional_instructions` are appended."""
+    base = run_instructions if run_instructions is not None else (assistant or "")
+    if additional:
+        return f"{base}\n\n{additional}" if base else additional
+    return base
+
+
+class Model(Protocol):
+    """The seam the server's run engine calls: given what the model sees, its next step."""
+
+    def step(self, inp: ModelInput) -> ModelStep: ...
+
+
+class Retriever(Protocol):
+    """file_search over the run's vector stores (the assistant's and the thread's), best hit first."""
+
+    def search(self, query: str, max_results: int) -> Sequence[SearchHit]: ...
+
+
+@dataclass(frozen=True)
+class CodeResult:
+    status: Literal["ok", "error", "timeout", "killed", "disabled"]
+    output: str  # what the code printed (stdout and stderr interleaved), capped; notes about limits appended
+
+
+class CodeRunner(Protocol):
+    def run(self, code: str) -> CodeResult: ...

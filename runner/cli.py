@@ -400,6 +400,21 @@ def diff(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Append one JSON line per request (method, path, status, ms) to this file.",
 )
+@click.option(
+    "--model-time",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Seconds the simulated model takes per step (text streams at that pace).",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="KIND=P",
+    help="Inject faults into run operations: rate_limit, server_error, drop_stream, run_failed (repeatable).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the fault random sources.")
 @click.pass_obj
 def serve(
     obj: Context,
@@ -409,6 +424,9 @@ def serve(
     api_key: str | None,
     latency: float,
     access_log: Path | None,
+    model_time: float,
+    faults: tuple[str, ...],
+    seed: int,
 ) -> int:
     """Run the local Assistants API server (Assistants v2, Files, Vector stores) under /v1.
 
@@ -418,12 +436,21 @@ def serve(
     \b
     Example:
       arun serve --port 8787 --access-log .arun/access.jsonl
+      arun serve --model-time 0.05 --fault drop_stream=0.2 --seed 7
       OPENAI_BASE_URL=http://127.0.0.1:8787/v1 arun apply
     """
     from runner.commands.serve import ServeOptions, run_serve
 
     options = ServeOptions(
-        host=host, port=port, db=db, api_key=api_key, latency=latency, access_log=access_log
+        host=host,
+        port=port,
+        db=db,
+        api_key=api_key,
+        latency=latency,
+        access_log=access_log,
+        model_time=model_time,
+        faults=faults,
+        seed=seed,
     )
     return run_serve(options, obj.root)
 

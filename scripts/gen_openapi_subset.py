@@ -39,6 +39,11 @@ ROOTS = [
     "CreateVectorStoreFileBatchRequest",
     "UpdateVectorStoreFileAttributesRequest",
     "VectorStoreSearchRequest",
+    # runs (part 2)
+    "CreateRunRequest",
+    "CreateThreadAndRunRequest",
+    "ModifyRunRequest",
+    "SubmitToolOutputsRunRequest",
     # response objects (used by the tests to check what the server sends)
     "AssistantObject",
     "ListAssistantsResponse",
@@ -61,6 +66,12 @@ ROOTS = [
     "VectorStoreFileContentResponse",
     "VectorStoreSearchResultsPage",
     "ErrorResponse",
+    # runs, run steps and stream events (part 2)
+    "RunObject",
+    "ListRunsResponse",
+    "RunStepObject",
+    "ListRunStepsResponse",
+    "AssistantStreamEvent",
 ]
 
 REF_PREFIX = "#/components/schemas/"

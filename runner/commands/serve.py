@@ -25,6 +25,9 @@ class ServeOptions:
     api_key: str | None = None
     latency: float = 0.0
     access_log: Path | None = None
+    model_time: float = 0.5
+    faults: tuple[str, ...] = ()
+    seed: int = 0
 
 
 def resolve_api_key(flag: str | None, environ: dict[str, str]) -> tuple[str, bool]:
@@ -50,15 +53,22 @@ def run_serve(
     out = out or sys.stdout
     from runner.server.app import Settings, create_app
     from runner.server.embedded import bind
+    from runner.server.engine import RunSettings
+    from runner.server.faults import Faults
     from runner.server.models import Backend
 
     if options.latency < 0:
         raise ConfigError("--latency must be zero or more seconds.")
+    if options.model_time < 0:
+        raise ConfigError("--model-time must be zero or more seconds.")
+    run_settings = RunSettings(
+        model_time=options.model_time, faults=Faults.parse(options.faults, options.seed)
+    )
     api_key, generated = resolve_api_key(options.api_key, dict(os.environ if environ is None else environ))
     db_path = options.db if options.db.is_absolute() else root / options.db
     with ExitStack() as stack:
         # Opened in this order and closed in reverse, whichever step fails.
-        backend = Backend(db_path)
+        backend = Backend(db_path, run_settings)
         stack.callback(backend.close)
         log_file = None
         if options.access_log is not None:

@@ -14,6 +14,7 @@ import uvicorn
 
 from runner.errors import ConfigError
 from runner.server.app import Limits, Settings, create_app
+from runner.server.engine import RunSettings
 from runner.server.models import Backend
 
 
@@ -50,6 +51,7 @@ class EmbeddedServer:
         limits: Limits | None = None,
         latency: float = 0.0,
         access_log: IO[str] | None = None,
+        runs: RunSettings | None = None,
     ) -> None:
         self.api_key = api_key or generate_api_key()
         self.db_path = db_path
@@ -65,6 +67,7 @@ class EmbeddedServer:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._backend: Backend | None = None
+        self._runs = runs
         self.port = 0
 
     @property
@@ -81,7 +84,7 @@ class EmbeddedServer:
     def start(self) -> EmbeddedServer:
         sock = bind(self._host, self._port)
         self.port = int(sock.getsockname()[1])
-        self._backend = Backend(self.db_path)
+        self._backend = Backend(self.db_path, self._runs)
         app = create_app(self._settings, self._backend)
         config = uvicorn.Config(
             app, host=self._host, port=self._port, log_level="warning", lifespan="off", access_log=False

@@ -6,9 +6,11 @@ from starlette.routing import Route
 
 from runner.server.handlers import assistants as a
 from runner.server.handlers import files as f
+from runner.server.handlers import runs as r
 from runner.server.handlers import vector_stores as v
 
 _VS = "/vector_stores/{vector_store_id}"
+_RUN = "/threads/{thread_id}/runs/{run_id}"
 
 ROUTES = [
     Route("/assistants", a.create_assistant, methods=["POST"]),
@@ -17,10 +19,13 @@ ROUTES = [
     Route("/assistants/{assistant_id}", a.modify_assistant, methods=["POST"]),
     Route("/assistants/{assistant_id}", a.delete_assistant, methods=["DELETE"]),
     Route("/threads", a.create_thread, methods=["POST"]),
+    # Before /threads/{thread_id}, which would take "runs" for a thread id.
+    Route("/threads/runs", r.create_thread_and_run, methods=["POST"]),
     Route("/threads/{thread_id}", a.get_thread, methods=["GET"]),
     Route("/threads/{thread_id}", a.modify_thread, methods=["POST"]),
     Route("/threads/{thread_id}", a.delete_thread, methods=["DELETE"]),
-    Route("/threads/{thread_id}/messages", a.create_message, methods=["POST"]),
+    # Part 2: a thread with an active run refuses new messages, so runs guard this route.
+    Route("/threads/{thread_id}/messages", r.create_message, methods=["POST"]),
     Route("/threads/{thread_id}/messages", a.list_messages, methods=["GET"]),
     Route("/threads/{thread_id}/messages/{message_id}", a.get_message, methods=["GET"]),
     Route("/threads/{thread_id}/messages/{message_id}", a.modify_message, methods=["POST"]),
@@ -46,4 +51,13 @@ ROUTES = [
     Route(f"{_VS}/file_batches/{{batch_id}}/cancel", v.cancel_vector_store_file_batch, methods=["POST"]),
     Route(f"{_VS}/file_batches/{{batch_id}}/files", v.list_files_in_vector_store_batch, methods=["GET"]),
     Route(f"{_VS}/search", v.search_vector_store, methods=["POST"]),
+    # Part 2: runs and run steps.
+    Route("/threads/{thread_id}/runs", r.create_run, methods=["POST"]),
+    Route("/threads/{thread_id}/runs", r.list_runs, methods=["GET"]),
+    Route(f"{_RUN}", r.get_run, methods=["GET"]),
+    Route(f"{_RUN}", r.modify_run, methods=["POST"]),
+    Route(f"{_RUN}/cancel", r.cancel_run, methods=["POST"]),
+    Route(f"{_RUN}/submit_tool_outputs", r.submit_tool_ouputs_to_run, methods=["POST"]),
+    Route(f"{_RUN}/steps", r.list_run_steps, methods=["GET"]),
+    Route(f"{_RUN}/steps/{{step_id}}", r.get_run_step, methods=["GET"]),
 ]

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from runner.server.models.assistants import Assistants
 from runner.server.models.files import Files
+from runner.server.models.runs import Runs
 from runner.server.models.vector_stores import VectorStores
 from runner.server.store import Store
 
+if TYPE_CHECKING:
+    from runner.server.engine import RunSettings
+
 
 class Backend:
-    def __init__(self, db_path: Path) -> None:
+    def __init__(self, db_path: Path, run_settings: RunSettings | None = None) -> None:
+        # Imported here: the engine imports these models, so the package must be loaded first.
+        from runner.server.engine import Engine, RunSettings
+
+        settings = run_settings or RunSettings()
         self.store = Store(db_path)
         self.files = Files(self.store)
         self.vector_stores = VectorStores(self.store, self.files)
         self.assistants = Assistants(self.store, self.files, self.vector_stores)
+        # Creating Runs ends the runs a previous server left unfinished (see Runs.recover).
+        self.runs = Runs(self.store, self.assistants, settings.run_ttl)
+        self.engine = Engine(self.runs, self.assistants, self.vector_stores, settings)
 
     def close(self) -> None:
         self.store.close()

@@ -1,0 +1,391 @@
+"""The run engine: drives runs forward in the background on the server's event loop, one model step at a
+time through the seam (runner/server/seam.py), and publishes every change as a stream event.
+
+Timing: each model step (a tool-call step or the final message) takes `model_time` seconds, spread evenly
+over its deltas, so text arrives at a token pace; a new run waits a tenth of that in `queued`. Between
+deltas the engine re-reads the run, so a cancel or an expiry takes effect within one delta.
+
+The engine never depends on a stream: runs go on to their terminal state whether or not anyone listens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.server.faults import Faults
+from runner.server.models.assistants import Assistants
+from runner.server.models.common import new_id, now
+from runner.server.models.run_steps import public_step
+from runner.server.models.runs import TERMINAL, Runs, public
+from runner.server.models.vector_stores import VectorStores
+from runner.server.seam import StoreRetriever, model_input, search_store_ids, step_from_json, step_to_json
+from runner.server.streaming import Bus, EventStreamResponse, chunks, segment, text_pieces
+from runner.sim import (
+    CodeInterpreterCall,
+    FileSearchCall,
+    FunctionCall,
+    MessageStep,
+    Model,
+    ModelInput,
+    Sandbox,
+    Simulator,
+    ToolCallsStep,
+    clip_to_tokens,
+    count_tokens,
+    execute_builtin_calls,
+    needs_outputs,
+    tool_call_to_api,
+)
+
+log = logging.getLogger("runner.server")
+
+DEFAULT_MODEL_TIME = 0.5
+FAILURES = {
+    "server_error": "Sorry, something went wrong.",
+    "rate_limit_exceeded": "Rate limit reached for the model. Please try again later.",
+}
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    model_time: float = DEFAULT_MODEL_TIME
+    run_ttl: float = 600.0
+    faults: Faults = field(default_factory=Faults)
+    code_execution: bool = True
+
+    @property
+    def poll_after_ms(self) -> int:
+        # A fifth of a model step: a polling client sees each status change without hammering the server.
+        return max(1, min(1000, round(self.model_time * 200)))
+
+
+class Engine:
+    def __init__(
+        self,
+        runs: Runs,
+        assistants: Assistants,
+        vector_stores: VectorStores,
+        settings: RunSettings,
+        model: Model | None = None,
+    ) -> None:
+        self.runs = runs
+        self.assistants = assistants
+        self.vector_stores = vector_stores
+        self.settings = settings
+        self.model: Model = model or Simulator()
+        self.sandbox = Sandbox(enabled=settings.code_execution)
+        self.bus = Bus()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    # -- what handlers call ---------------------------------------------------------------------------
+
+    def start(self, run_id: str, announce_queued: bool = True) -> None:
+        task = asyncio.get_running_loop().create_task(self._guarded(run_id, announce_queued))
+        self._tasks[run_id] = task
+        task.add_done_callback(lambda _: self._tasks.pop(run_id, None))
+
+    def follow(self, run_id: str, first: list[tuple[str, dict[str, Any]]]) -> EventStreamResponse:
+        queue = self.bus.subscribe(run_id, first)
+        return EventStreamResponse(segment(self.bus, run_id, queue), self.settings.faults.stream_cut())
+
+    def cancelling(self, run: dict[str, Any]) -> None:
+        self.bus.publish(run["id"], "thread.run.cancelling", public(run))
+        if run["id"] not in self._tasks:
+            # Nothing is driving the run (it waits for tool outputs): end the cancel here.
+            task = asyncio.get_running_loop().create_task(self._finish_cancel(run["id"]))
+            self._tasks[run["id"]] = task
+            task.add_done_callback(lambda _: self._tasks.pop(run["id"], None))
+
+    # -- driving a run --------------------------------------------------------------------------------
+
+    async def _guarded(self, run_id: str, announce_queued: bool) -> None:
+        try:
+            await self._drive(run_id, announce_queued)
+        except asyncio.CancelledError:
+            raise  # the server is stopping: the run is left for start-up recovery
+        except Exception:
+            log.exception("run %s failed inside the engine", run_id)
+            run = self.runs.load(run_id)
+            if run["status"] not in TERMINAL:
+                error = {"code": "server_error", "message": FAILURES["server_error"]}
+                self._emit_run(self.runs.finish(run, "failed", last_error=error))
+
+    async def _finish_cancel(self, run_id: str) -> None:
+        await self._pause(self.settings.model_time / 10)
+        self._checkpoint(run_id)
+
+    async def _pause(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds))
+
+    def _emit_run(self, run: dict[str, Any]) -> None:
+        self.bus.publish(run["id"], f"thread.run.{run['status']}", public(run))
+
+    def _emit_step(self, run: dict[str, Any], event: str, step: dict[str, Any]) -> None:
+        self.bus.publish(run["id"], event, public_step(step, bool(run.get("_include"))))
+
+    def _checkpoint(self, run_id: str) -> dict[str, Any] | None:
+        """The run as stored now, or None once it has ended (a cancel is finished here)."""
+        run = self.runs.load(run_id)
+        if run["status"] == "cancelling":
+            self._emit_run(self.runs.finish(run, "cancelled"))
+            return None
+        if run["status"] == "expired":
+            self._emit_run(run)
+            return None
+        if run["status"] in TERMINAL:
+            return None
+        return run
+
+    async def _drive(self, run_id: str, announce_queued: bool) -> None:
+        if announce_queued:
+            self._emit_run(self.runs.load(run_id))
+        await self._pause(self.settings.model_time / 10)
+        run: dict[str, Any] | None = self._checkpoint(run_id)
+        if run is None:
+            return
+        self._emit_run(self.runs.set_status(run, "in_progress", started_at=now()))
+        failure = self.settings.faults.run_failure()
+        if failure is not None:
+            error = {"code": failure, "message": FAILURES[failure]}
+            self._emit_run(self.runs.finish(run, "failed", last_error=error))
+            return
+        while True:
+            inp = self._input(run)
+            out = self.model.step(inp)
+            limit = run.get("max_prompt_tokens")
+            if limit is not None and run["_prompt_tokens"] + out.usage.prompt_tokens > limit:
+                self._emit_run(self.runs.finish(run, "incomplete", reason="max_prompt_tokens"))
+                return
+            if isinstance(out, MessageStep):
+                await self._message_step(run, out)
+                return
+            limit = run.get("max_completion_tokens")
+            if limit is not None and run["_completion_tokens"] + out.usage.completion_tokens > limit:
+                self._emit_run(self.runs.finish(run, "incomplete", reason="max_completion_tokens"))
+                return
+            run = await self._tool_step(run, inp, out)
+            if run is None:
+                return
+
+    def _input(self, run: dict[str, Any]) -> ModelInput:
+        assistant = self.assistants.get_assistant(run["assistant_id"])
+        messages = [
+            m
+            for m in self.runs.store.all("messages", thread_id=run["thread_id"])
+            if not (m["role"] == "assistant" and m["run_id"] == run["id"])
+        ]
+        steps = tuple(step_from_json(s) for s in run["_steps"])
+        return model_input(run, assistant, messages, steps)
+
+    def _count(self, run: dict[str, Any], prompt: int, completion: int) -> None:
+        run["_prompt_tokens"] += prompt
+        run["_completion_tokens"] += completion
+
+    async def _tool_step(
+        self, started: dict[str, Any], inp: ModelInput, out: ToolCallsStep
+    ) -> dict[str, Any] | None:
+        run: dict[str, Any] | None = started
+        assert run is not None
+        ids = [new_id("call") for _ in out.calls]
+        step = self.runs.steps.create(run, "tool_calls", {"type": "tool_calls", "tool_calls": []})
+        self._emit_step(run, "thread.run.step.created", step)
+        self._emit_step(run, "thread.run.step.in_progress", step)
+        deltas = [
+            delta
+            for index, (call, call_id) in enumerate(zip(out.calls, ids, strict=True))
+            for delta in _call_deltas(index, call, call_id, inp)
+        ]
+        for delta in deltas:
+            await self._pause(self.settings.model_time / len(deltas))
+            if (run := self._checkpoint(run["id"])) is None:
+                return None
+            self.bus.publish(run["id"], "thread.run.step.delta", _step_delta(step["id"], [delta]))
+        self._count(run, out.usage.prompt_tokens, out.usage.completion_tokens)
+        step["step_details"]["tool_calls"] = [
+            tool_call_to_api(c, i, inp) for c, i in zip(out.calls, ids, strict=True)
+        ]
+        if needs_outputs(out):
+            self.runs.steps.save(step)
+            run["_steps"].append(step_to_json(out))
+            run["required_action"] = {
+                "type": "submit_tool_outputs",
+                "submit_tool_outputs": {
+                    "tool_calls": [
+                        {
+                            "id": c["id"],
+                            "type": "function",
+                            "function": {k: c["function"][k] for k in ("name", "arguments")},
+                        }
+                        for c in step["step_details"]["tool_calls"]
+                    ]
+                },
+            }
+            self._emit_run(self.runs.set_status(run, "requires_action"))
+            return None
+        done = await asyncio.to_thread(
+            execute_builtin_calls,
+            out,
+            inp,
+            retriever=StoreRetriever(self.vector_stores, self._store_ids(run)),
+            code_runner=self.sandbox,
+        )
+        if (run := self._checkpoint(run["id"])) is None:
+            return None
+        calls = [
+            tool_call_to_api(c, i, inp, include_content=True) for c, i in zip(done.calls, ids, strict=True)
+        ]
+        for index, call in enumerate(calls):
+            if call["type"] == "code_interpreter" and call["code_interpreter"]["outputs"]:
+                outputs = [{"index": 0, **o} for o in call["code_interpreter"]["outputs"]]
+                delta = {"index": index, "type": "code_interpreter", "code_interpreter": {"outputs": outputs}}
+                self.bus.publish(run["id"], "thread.run.step.delta", _step_delta(step["id"], [delta]))
+        step["step_details"]["tool_calls"] = calls
+        self._emit_step(run, "thread.run.step.completed", self.runs.steps.complete(step, _usage(out)))
+        run["_steps"].append(step_to_json(done))
+        self.runs.save(run)
+        return run
+
+    def _store_ids(self, run: dict[str, Any]) -> list[str]:
+        assistant = self.assistants.get_assistant(run["assistant_id"])
+        thread = self.assistants.get_thread(run["thread_id"])
+        return search_store_ids(run, assistant, thread)
+
+    async def _message_step(self, started: dict[str, Any], out: MessageStep) -> None:
+        run: dict[str, Any] | None = started
+        assert run is not None
+        text, citations, completion = out.text, out.citations, out.usage.completion_tokens
+        limit = run.get("max_completion_tokens")
+        cut = limit is not None and run["_completion_tokens"] + completion > limit
+        if cut:
+            text = clip_to_tokens(text, limit - run["_completion_tokens"])
+            citations = tuple(c for c in citations if c.end_index <= len(text))
+            completion = count_tokens(text)
+        message = self._new_message(run)
+        step = self.runs.steps.create(run, "message_creation", {"message_id": message["id"]})
+        self._emit_step(run, "thread.run.step.created", step)
+        self._emit_step(run, "thread.run.step.in_progress", step)
+        self.bus.publish(run["id"], "thread.message.created", _streamed(message, "in_progress"))
+        self.bus.publish(run["id"], "thread.message.in_progress", _streamed(message, "in_progress"))
+        pieces = text_pieces(text, [(c.start_index, c.end_index) for c in citations])
+        for n, (start, end) in enumerate(pieces):
+            await self._pause(self.settings.model_time / len(pieces))
+            if (run := self._checkpoint(run["id"])) is None:
+                return
+            value: dict[str, Any] = {"value": text[start:end]}
+            cited = [(k, c) for k, c in enumerate(citations) if c.start_index == start]
+            if n == 0 or cited:
+                value["annotations"] = [_delta_annotation(k, c.to_api()) for k, c in cited]
+            content = [{"index": 0, "type": "text", "text": value}]
+            self.bus.publish(
+                run["id"],
+                "thread.message.delta",
+                {"id": message["id"], "object": "thread.message.delta", "delta": {"content": content}},
+            )
+        message["content"] = [
+            {"type": "text", "text": {"value": text, "annotations": [c.to_api() for c in citations]}}
+        ]
+        self.runs.store.update("messages", message)
+        self._count(run, out.usage.prompt_tokens, completion)
+        if cut:
+            self.bus.publish(run["id"], "thread.message.incomplete", _streamed(message, "incomplete"))
+        else:
+            self.bus.publish(run["id"], "thread.message.completed", _streamed(message, "completed"))
+        self._emit_step(
+            run,
+            "thread.run.step.completed",
+            self.runs.steps.complete(step, (out.usage.prompt_tokens, completion)),
+        )
+        if cut:
+            self._emit_run(self.runs.finish(run, "incomplete", reason="max_completion_tokens"))
+        else:
+            self._emit_run(self.runs.finish(run, "completed"))
+
+    def _new_message(self, run: dict[str, Any]) -> dict[str, Any]:
+        # Stored in part 1's shape: answered outside a stream, messages carry no status fields.
+        message = {
+            "id": new_id("msg"),
+            "object": "thread.message",
+            "created_at": now(),
+            "assistant_id": run["assistant_id"],
+            "thread_id": run["thread_id"],
+            "run_id": run["id"],
+            "role": "assistant",
+            "content": [],
+            "attachments": [],
+            "metadata": {},
+        }
+        self.runs.store.insert(
+            "messages",
+            message,
+            thread_id=run["thread_id"],
+            run_id=run["id"],
+            assistant_id=run["assistant_id"],
+        )
+        return message
+
+
+def _usage(step: ToolCallsStep | MessageStep) -> tuple[int, int]:
+    return step.usage.prompt_tokens, step.usage.completion_tokens
+
+
+def _step_delta(step_id: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": step_id,
+        "object": "thread.run.step.delta",
+        "delta": {"step_details": {"type": "tool_calls", "tool_calls": calls}},
+    }
+
+
+def _delta_annotation(index: int, annotation: dict[str, Any]) -> dict[str, Any]:
+    # Streamed annotations carry their index and an empty quote, as the recordings show.
+    cited = {**annotation["file_citation"], "quote": ""}
+    return {"index": index, **annotation, "file_citation": cited}
+
+
+def _streamed(message: dict[str, Any], status: str) -> dict[str, Any]:
+    stamp = now()
+    shaped = {k: message[k] for k in ("id", "object", "created_at", "assistant_id", "thread_id", "run_id")}
+    shaped.update(
+        status=status,
+        incomplete_details={"reason": "max_tokens"} if status == "incomplete" else None,
+        incomplete_at=stamp if status == "incomplete" else None,
+        completed_at=stamp if status == "completed" else None,
+    )
+    shaped.update({k: message[k] for k in ("role", "content", "attachments", "metadata")})
+    return shaped
+
+
+def _call_deltas(
+    index: int, call: FunctionCall | CodeInterpreterCall | FileSearchCall, call_id: str, inp: ModelInput
+) -> list[dict[str, Any]]:
+    """The step deltas of one call: its id and kind first, then its text in pieces (function arguments,
+    code input), as the recordings stream them."""
+    if isinstance(call, FunctionCall):
+        first = {
+            "index": index,
+            "id": call_id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": "", "output": None},
+        }
+        rest = [
+            {"index": index, "type": "function", "function": {"arguments": part}}
+            for part in chunks(call.arguments, 8)
+        ]
+        return [first, *rest]
+    if isinstance(call, CodeInterpreterCall):
+        first = {
+            "index": index,
+            "id": call_id,
+            "type": "code_interpreter",
+            "code_interpreter": {"input": "", "outputs": []},
+        }
+        rest = [
+            {"index": index, "type": "code_interpreter", "code_interpreter": {"input": part}}
+            for part in chunks(call.input, 8)
+        ]
+        return [first, *rest]
+    shaped = tool_call_to_api(call, call_id, inp)
+    return [{"index": index, **shaped, "file_search": {**shaped["file_search"], "results": []}}]

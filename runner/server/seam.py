@@ -1,0 +1,132 @@
+"""The seam between stored objects and the model (DESIGN.md, "Seams"): what the model sees for a run, the
+file_search retriever over part 1's index, and the model's tool steps kept in the run between requests.
+
+The model is anything with `step(ModelInput) -> ModelStep` (runner.sim.types.Model); the simulator is the
+default. Nothing here knows about HTTP, and only `Runs` (models/runs.py) touches storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from runner.server.models.vector_stores import VectorStores
+from runner.sim import (
+    Attachment,
+    CodeInterpreterCall,
+    FileSearchCall,
+    FunctionCall,
+    Message,
+    ModelInput,
+    SearchHit,
+    ToolCall,
+    ToolCallsStep,
+    Usage,
+    effective_instructions,
+)
+
+
+class StoreRetriever:
+    """The sim's `Retriever` over the vector stores of a run (the assistant's, or the run's own, and the
+    thread's), ranked by part 1's BM25 index exactly as `POST /vector_stores/{id}/search` ranks them."""
+
+    def __init__(self, vector_stores: VectorStores, store_ids: Sequence[str]) -> None:
+        self.vector_stores = vector_stores
+        self.store_ids = [s for s in dict.fromkeys(store_ids) if vector_stores.store.get("vector_stores", s)]
+
+    def search(self, query: str, max_results: int) -> Sequence[SearchHit]:
+        if not self.store_ids:
+            return []
+        hits = self.vector_stores.search(self.store_ids, [query], max_results)
+        return [SearchHit(h.file_id, h.filename, h.score, h.text) for h in hits]
+
+
+def search_store_ids(
+    run: Mapping[str, Any], assistant: Mapping[str, Any], thread: Mapping[str, Any]
+) -> list[str]:
+    own = (run.get("tool_resources") or {}).get("file_search")
+    base = own if own is not None else (assistant.get("tool_resources") or {}).get("file_search") or {}
+    from_thread = (thread.get("tool_resources") or {}).get("file_search") or {}
+    return [*base.get("vector_store_ids", []), *from_thread.get("vector_store_ids", [])]
+
+
+def message_text(message: Mapping[str, Any]) -> str:
+    parts = [p["text"]["value"] for p in message.get("content") or [] if p.get("type") == "text"]
+    return "\n".join(parts)
+
+
+def to_sim_message(message: Mapping[str, Any]) -> Message:
+    attachments = tuple(
+        Attachment(a["file_id"], tuple(t["type"] for t in a.get("tools") or []))
+        for a in message.get("attachments") or []
+    )
+    if message["role"] == "assistant":
+        return Message("assistant", message_text(message), attachments)
+    return Message("user", message_text(message), attachments)
+
+
+def truncate(messages: list[dict[str, Any]], strategy: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    if strategy and strategy.get("type") == "last_messages" and strategy.get("last_messages") is not None:
+        keep = int(strategy["last_messages"])
+        return messages[-keep:] if keep > 0 else []
+    return messages
+
+
+def model_input(
+    run: Mapping[str, Any],
+    assistant: Mapping[str, Any],
+    messages: list[dict[str, Any]],
+    steps: tuple[ToolCallsStep, ...],
+) -> ModelInput:
+    """What the model sees: the run's own settings (already resolved against the assistant's at creation),
+    the thread's messages after the truncation strategy, and this run's tool steps so far."""
+    instructions = effective_instructions(
+        assistant.get("instructions"), run.get("_instructions"), run.get("_additional_instructions")
+    )
+    return ModelInput(
+        instructions=instructions,
+        tools=tuple(run["tools"]),
+        tool_choice=run["tool_choice"],
+        model=run["model"],
+        temperature=run.get("temperature"),
+        messages=tuple(to_sim_message(m) for m in truncate(messages, run.get("truncation_strategy"))),
+        steps=steps,
+        parallel_tool_calls=bool(run.get("parallel_tool_calls", True)),
+    )
+
+
+# -- tool steps kept in the run document between requests (requires_action survives a restart) ----------
+
+
+def call_to_json(call: ToolCall) -> dict[str, Any]:
+    if isinstance(call, FunctionCall):
+        return {"type": "function", "name": call.name, "arguments": call.arguments, "output": call.output}
+    if isinstance(call, CodeInterpreterCall):
+        return {"type": "code_interpreter", "input": call.input, "logs": call.logs}
+    results = None
+    if call.results is not None:
+        results = [[h.file_id, h.filename, h.score, h.text] for h in call.results]
+    return {"type": "file_search", "query": call.query, "results": results}
+
+
+def call_from_json(data: Mapping[str, Any]) -> ToolCall:
+    if data["type"] == "function":
+        return FunctionCall(data["name"], data["arguments"], data["output"])
+    if data["type"] == "code_interpreter":
+        return CodeInterpreterCall(data["input"], data["logs"])
+    results = None
+    if data["results"] is not None:
+        results = tuple(SearchHit(f, n, float(s), t) for f, n, s, t in data["results"])
+    return FileSearchCall(data["query"], results)
+
+
+def step_to_json(step: ToolCallsStep) -> dict[str, Any]:
+    return {
+        "calls": [call_to_json(c) for c in step.calls],
+        "usage": [step.usage.prompt_tokens, step.usage.completion_tokens],
+    }
+
+
+def step_from_json(data: Mapping[str, Any]) -> ToolCallsStep:
+    prompt, completion = data["usage"]
+    return ToolCallsStep(tuple(call_from_json(c) for c in data["calls"]), Usage(prompt, completion))

@@ -73,7 +73,10 @@ class AssistantsEngine:
         threads: Any = self.api.client.beta.threads
         include = [SEARCH_CONTENT] if conv.search_content else []
         stream = not self.poll
-        if conv.thread_id is None and (conv.search_content or self.poll):
+        # Create-thread-and-run takes neither include[] nor additional_instructions: a first turn that
+        # needs one of them creates its thread first (one more request for that scenario).
+        separate = conv.search_content or self.poll or "additional_instructions" in settings
+        if conv.thread_id is None and separate:
             thread = self.api.call("create thread", threads.create, messages=[message], write=True)
             conv.thread_id = state.thread_id = thread.id
             first: Callable[[], Any] = partial(self._create_run, conv, None, settings, include, stream)

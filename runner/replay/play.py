@@ -123,11 +123,12 @@ def play(
         except ApiError as exc:
             result, error = "error", f"turn {turn.index + 1}: {exc}"
             break
-        entry, turn_failures = _turn_entry(turn, state, settings, outputs.missing, ids)
+        stopped = state.cancelled_by_arun is not None
+        entry, turn_failures = _turn_entry(turn, state, settings, outputs.missing, ids, check=not stopped)
         turns.append(entry)
         usage.append({"turn": turn.index + 1, **state.usage})
         failures.extend(turn_failures)
-        if state.cancelled_by_arun:
+        if stopped:
             result, error = (
                 "interrupted",
                 f"turn {turn.index + 1}: run cancelled by arun ({state.cancelled_by_arun})",
@@ -138,7 +139,7 @@ def play(
     data["result"] = result
     if error:
         data["error"] = error
-        failures.append(error)
+        failures.insert(0, error)
     data["turns"] = turns
     data["usage"] = {
         "turns": usage,
@@ -150,18 +151,25 @@ def play(
 
 
 def _turn_entry(
-    turn: Turn, state: TurnState, settings: dict[str, Any], missing: list[str], ids: Placeholders
+    turn: Turn,
+    state: TurnState,
+    settings: dict[str, Any],
+    missing: list[str],
+    ids: Placeholders,
+    *,
+    check: bool,
 ) -> tuple[dict[str, Any], list[str]]:
+    """The turn as transcript data and its failures; a turn arun cut short is recorded, not judged."""
     run = run_section(state, settings, ids)
     step_data = steps(state, ids)
     reply_data, cited = replies(state, ids)
     uses = tuple(ToolUse(kind, name, args) for kind, name, args in tool_uses(state))
     reply_text = "\n".join(r["text"] for r in reply_data)
-    results = check_all(turn.expect, Observed(run["status"], reply_text, uses, tuple(cited)))
+    results = check_all(turn.expect, Observed(run["status"], reply_text, uses, tuple(cited))) if check else []
     for name in missing:
         detail = f"the scenario gives no output for {name!r}; arun sent an error output instead"
         results.append(Result("tool_outputs", name, False, detail))
-    if run["status"] != "completed" and not any(e.kind == "status" for e in turn.expect):
+    if check and run["status"] != "completed" and not any(e.kind == "status" for e in turn.expect):
         why = f" ({run['reason']})" if run.get("reason") else ""
         results.append(Result("status", "completed", False, f"the run ended {run['status']}{why}"))
     label = f"turn {turn.index + 1}"

@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from runner.cli import cli
-from runner.server.engine import RunSettings
 from runner.server.embedded import EmbeddedServer
+from runner.server.engine import RunSettings
 from runner.server.faults import Faults
 from runner.transcript.io import read_transcript
 
@@ -131,8 +131,10 @@ def test_a_failing_expectation(examples: Path, live: Server, tmp_path: Path) -> 
     assert failure is not None and "John Smith" in (failure.get("message") or "")
     data = read_transcript(examples / ".arun/transcripts/math-tutor/seed-jane-doe.yaml", "t")
     assert data["result"] == "failed"
-    assert {"check": "contains", "expected": "John Smith", "passed": False} == {
-        k: v for k, v in data["turns"][0]["expectations"][1].items() if k != "detail"
+    assert {k: v for k, v in data["turns"][0]["expectations"][1].items() if k != "detail"} == {
+        "check": "contains",
+        "expected": "John Smith",
+        "passed": False,
     }
 
 
@@ -152,8 +154,10 @@ def test_missing_tool_output_is_an_explicit_error_output(examples: Path, live: S
     call = data["turns"][0]["steps"][0]["calls"][0]
     assert call["output"] == {"error": "arun: the scenario gives no output for the function 'get_weather'"}
     assert data["turns"][0]["run"]["status"] == "completed"
-    assert {"check": "tool_outputs", "expected": "get_weather", "passed": False} == {
-        k: v for k, v in data["turns"][0]["expectations"][-1].items() if k != "detail"
+    assert {k: v for k, v in data["turns"][0]["expectations"][-1].items() if k != "detail"} == {
+        "check": "tool_outputs",
+        "expected": "get_weather",
+        "passed": False,
     }
 
 
@@ -196,7 +200,7 @@ def test_timeout_cancels_the_run(examples: Path, tmp_path: Path) -> None:
         client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
         live = Server(server.base_url, TEST_KEY, log, client)
         arun(examples, live, "apply", "--yes")
-        code, out, _ = arun(examples, live, "replay", "math-tutor/seed-jane-doe", "--timeout", "1")
+        code, _out, _ = arun(examples, live, "replay", "math-tutor/seed-jane-doe", "--timeout", "1")
         assert code == 1
         data = read_transcript(examples / ".arun/transcripts/math-tutor/seed-jane-doe.yaml", "t")
         assert data["result"] == "interrupted"

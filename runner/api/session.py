@@ -34,7 +34,7 @@ class Api:
 
     client: openai.OpenAI
     base_url: str
-    attempts: int = 4
+    attempts: int = 6
     backoff: float = 0.25
     counter: Counter = field(default_factory=Counter)
     sleep: Callable[[float], None] = time.sleep

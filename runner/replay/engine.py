@@ -140,10 +140,26 @@ class AssistantsEngine:
             raise
         except Exception as exc:  # a dropped stream: the run goes on server-side, so look it up
             state.error = f"stream ended early ({type(exc).__name__}); the run was looked up instead"
+            dropped = True
+        else:
+            dropped = False
         finally:
             response.close()
-        if state.status not in TERMINAL and state.status != "requires_action":
-            self._poll(state, deadline)
+        if state.run_id is None and state.thread_id is not None:
+            # The stream broke before it named the run (create-thread-and-run sends the thread first).
+            runs: Any = self.api.client.beta.threads.runs
+            page = self.api.call("find the run", runs.list, state.thread_id, limit=1, order="desc")
+            if page.data:
+                state.see_run(page.data[0].model_dump(mode="json"))
+        if state.run_id is None:
+            raise ApiError(f"the stream ended before the run started ({state.error or 'no events'})")
+        if dropped and state.status not in TERMINAL:
+            # What we saw last may be stale (a cut submit stream still shows requires_action): ask.
+            runs = self.api.client.beta.threads.runs
+            fresh = self.api.call("poll a run", runs.retrieve, state.run_id, thread_id=state.thread_id)
+            state.see_run(fresh.model_dump(mode="json"))
+        if dropped or (state.status not in TERMINAL and state.status != "requires_action"):
+            self._poll(state, deadline)  # follows the run, then lists the steps and messages we missed
 
     def _track(self, state: TurnState) -> None:
         self.stopper.track(state.thread_id, state.run_id, state.status not in TERMINAL)

@@ -61,10 +61,14 @@ def arun(root: Path, server: Server, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
-def active_runs(db: Path, client: openai.OpenAI) -> list[str]:
+def active_runs(db: Path, client: openai.OpenAI | None = None) -> list[str]:
+    """Runs the server holds that are not terminal. With a client, each is asked for over the API."""
     with sqlite3.connect(db) as conn:
-        pairs = conn.execute("SELECT thread_id, id FROM runs").fetchall()
-    states = [client.beta.threads.runs.retrieve(run, thread_id=thread).status for thread, run in pairs]
+        rows = conn.execute("SELECT thread_id, id, json_extract(data, '$.status') FROM runs").fetchall()
+    if client is None:
+        states = [status for _, _, status in rows]
+    else:
+        states = [client.beta.threads.runs.retrieve(run, thread_id=thread).status for thread, run, _ in rows]
     return [s for s in states if s not in ("completed", "failed", "cancelled", "expired", "incomplete")]
 
 
@@ -272,3 +276,48 @@ def test_json_and_summary(
     ]
     assert (tmp_path / "s.md").read_text().startswith("### arun replay\n")
     assert step_summary.read_text() == (tmp_path / "s.md").read_text()
+
+
+def test_two_hundred_scenarios_under_injected_faults(examples: Path, tmp_path: Path) -> None:
+    (examples / "scenarios/load").mkdir()
+    for index in range(100):
+        shutil.copyfile(
+            examples / "scenarios/math-tutor/seed-jane-doe.yaml",
+            examples / f"scenarios/load/seed-{index:03d}.yaml",
+        )
+        shutil.copyfile(
+            examples / "scenarios/travel-helper/weather-lookup.yaml",
+            examples / f"scenarios/load/weather-{index:03d}.yaml",
+        )
+    faults = Faults.parse(
+        ["rate_limit=0.1", "server_error=0.05", "drop_stream=0.02", "run_failed=0.05"], seed=7
+    )
+    server, log = start(tmp_path, "faults", faults=faults)
+    try:
+        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=5)
+        live = Server(server.base_url, TEST_KEY, log, client)
+        assert arun(examples, live, "apply", "--yes")[0] == 0
+        # In a process of its own: 16 replay threads beside the server's would all share one GIL here.
+        env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": TEST_KEY}
+        done = subprocess.run(
+            [sys.executable, "-m", "runner", "-C", str(examples), "replay", "load/", "-j", "16"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        code, lines = done.returncode, done.stdout.splitlines()
+        assert lines[-1].startswith("200 scenarios:"), done.stderr
+        results = [read_transcript(p, p.name) for p in (examples / ".arun/transcripts/load").glob("*.yaml")]
+        assert len(results) == 200
+        problems = [r for r in results if r["result"] != "passed"]
+        for data in problems:  # every scenario that did not pass says why
+            assert data["result"] == "failed", data.get("error")
+            assert any(t["run"].get("reason") for t in data["turns"])
+        assert code == (1 if problems else 0)
+        statuses = [json.loads(line)["status"] for line in log.read_text().splitlines()]
+        assert 429 in statuses and 500 in statuses  # the faults really fired, and were retried through
+        assert active_runs(tmp_path / "faults.db") == []  # the database: the API is injecting faults
+    finally:
+        server.stop()

@@ -50,7 +50,20 @@ class Stopper:
 class Conversation:
     assistant_id: str
     search_content: bool  # the assistant has file_search: ask for result content (include[])
+    instructions: str | None = None  # the assistant's, as applied
     thread_id: str | None = None
+
+
+def fold_additional(settings: dict[str, Any], assistant_instructions: str | None) -> dict[str, Any]:
+    """Create-thread-and-run takes no `additional_instructions`; the API appends them to the instructions
+    after a blank line, so send that sum as `instructions` and keep the first turn one request."""
+    if "additional_instructions" not in settings:
+        return settings
+    folded = dict(settings)
+    extra = folded.pop("additional_instructions")
+    base = folded.get("instructions", assistant_instructions) or ""
+    folded["instructions"] = f"{base}\n\n{extra}" if base else extra
+    return folded
 
 
 class AssistantsEngine:
@@ -73,10 +86,9 @@ class AssistantsEngine:
         threads: Any = self.api.client.beta.threads
         include = [SEARCH_CONTENT] if conv.search_content else []
         stream = not self.poll
-        # Create-thread-and-run takes neither include[] nor additional_instructions: a first turn that
-        # needs one of them creates its thread first (one more request for that scenario).
-        separate = conv.search_content or self.poll or "additional_instructions" in settings
-        if conv.thread_id is None and separate:
+        # Create-thread-and-run takes no include[]: a file_search assistant's first turn creates its thread
+        # first (one more request for that scenario), so the search results' content reaches the transcript.
+        if conv.thread_id is None and (conv.search_content or self.poll):
             thread = self.api.call("create thread", threads.create, messages=[message], write=True)
             conv.thread_id = state.thread_id = thread.id
             first: Callable[[], Any] = partial(self._create_run, conv, None, settings, include, stream)
@@ -86,7 +98,7 @@ class AssistantsEngine:
                 assistant_id=conv.assistant_id,
                 thread={"messages": [message]},
                 stream=True,
-                **settings,
+                **fold_additional(settings, conv.instructions),
             )
         else:
             first = partial(self._create_run, conv, message, settings, include, stream)

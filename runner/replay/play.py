@@ -26,6 +26,7 @@ class Target:
     spec_hash: str | None
     model: str
     search: bool
+    instructions: str | None = None
     file_labels: Mapping[str, str] = field(default_factory=dict)  # file id -> project path
 
 
@@ -91,7 +92,7 @@ def play(
     engine: AssistantsEngine, scenario: Scenario, target: Target, attachments: Mapping[str, str] | None = None
 ) -> Outcome:
     ids = Placeholders(target.file_labels)
-    conv = Conversation(target.id, target.search)
+    conv = Conversation(target.id, target.search, target.instructions)
     data: dict[str, Any] = {"transcript": 1, "scenario": scenario.name}
     if scenario.description:
         data["description"] = scenario.description

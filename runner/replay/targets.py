@@ -49,7 +49,13 @@ def resolve_targets(api: Api, project: Project, scenarios: Iterable[Scenario]) -
         assistant = project.assistants[key]
         search = "file_search" in assistant.tool_types
         targets[key] = Target(
-            key, remote.id, remote.spec_hash, str(remote.raw.get("model")), search, labels[key]
+            key=key,
+            id=remote.id,
+            spec_hash=remote.spec_hash,
+            model=str(remote.raw.get("model")),
+            search=search,
+            instructions=remote.raw.get("instructions"),
+            file_labels=labels[key],
         )
     return targets
 

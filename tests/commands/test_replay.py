@@ -98,6 +98,11 @@ def test_one_request_per_turn_and_one_per_tool_round(examples: Path, live: Serve
     assert arun(examples, live, "replay", "math-tutor/seed-jane-doe")[0] == 0
     assert live.since(mark) == [("GET", "/v1/assistants"), ("POST", "/v1/threads/runs")]
     mark = live.mark()
+    assert arun(examples, live, "replay", "math-tutor/follow-up")[0] == 0  # additional_instructions, 3 turns
+    calls = live.since(mark)
+    assert calls[:2] == [("GET", "/v1/assistants"), ("POST", "/v1/threads/runs")]
+    assert len(calls) == 4 and all(m == "POST" and p.endswith("/runs") for m, p in calls[2:])
+    mark = live.mark()
     assert arun(examples, live, "replay", "travel-helper/weather-lookup")[0] == 0
     calls = live.since(mark)
     assert calls[0] == ("GET", "/v1/assistants")
@@ -321,3 +326,10 @@ def test_two_hundred_scenarios_under_injected_faults(examples: Path, tmp_path: P
         assert active_runs(tmp_path / "faults.db") == []  # the database: the API is injecting faults
     finally:
         server.stop()
+
+
+def test_the_committed_goldens_match_a_fresh_replay(examples: Path, live: Server) -> None:
+    arun(examples, live, "apply", "--yes")
+    code, out, _ = arun(examples, live, "replay", "--compare", str(REPO / "transcripts"))
+    assert code == 0, out
+    assert out.splitlines()[-1] == "6 scenarios: 6 same; no differences."

@@ -183,3 +183,16 @@ def test_failed_and_incomplete_reasons() -> None:
     }
     s.see_event("error", {"message": "bad"})
     assert s.error == "bad"
+
+
+def test_additional_instructions_fold_into_instructions_for_create_thread_and_run() -> None:
+    from runner.replay.engine import fold_additional
+
+    assert fold_additional({"temperature": 0}, "Be kind.") == {"temperature": 0}
+    assert fold_additional({"additional_instructions": "Show steps."}, "Be kind.") == {
+        "instructions": "Be kind.\n\nShow steps."
+    }
+    assert fold_additional({"additional_instructions": "B", "instructions": "A"}, "ignored") == {
+        "instructions": "A\n\nB"
+    }
+    assert fold_additional({"additional_instructions": "B"}, None) == {"instructions": "B"}

@@ -333,3 +333,67 @@ def test_the_committed_goldens_match_a_fresh_replay(examples: Path, live: Server
     code, out, _ = arun(examples, live, "replay", "--compare", str(REPO / "transcripts"))
     assert code == 0, out
     assert out.splitlines()[-1] == "6 scenarios: 6 same; no differences."
+
+
+def test_repeat_shard_and_pattern(examples: Path, live: Server) -> None:
+    arun(examples, live, "apply", "--yes")
+    code, out, _ = arun(examples, live, "replay", "-k", "seed", "--repeat", "2")
+    assert code == 0
+    assert sorted(p.name for p in (examples / ".arun/transcripts/math-tutor").iterdir()) == [
+        "seed-jane-doe@1.yaml",
+        "seed-jane-doe@2.yaml",
+    ]
+    code, _, err = arun(examples, live, "replay", "--repeat", "2", "--compare", "transcripts")
+    assert code == 1 and "--repeat writes one transcript per repetition" in err
+    names: list[str] = []
+    for index in (1, 2, 3):
+        code, out, _ = arun(examples, live, "replay", "--shard", f"{index}/3", "--json", "-o", f"out{index}")
+        assert code == 0
+        names += [s["name"] for s in json.loads(out)["scenarios"]]
+    assert sorted(names) == sorted(
+        p.relative_to(examples / "scenarios").with_suffix("").as_posix()
+        for p in (examples / "scenarios").rglob("*.yaml")
+    )
+
+
+def test_update_golden_refuses_in_ci_and_writes_otherwise(
+    examples: Path, live: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arun(examples, live, "apply", "--yes")
+    write(examples, "transcripts/gone/old.yaml", "transcript: 1\n")
+    monkeypatch.setenv("CI", "true")
+    code, _, err = arun(examples, live, "replay", "--update-golden")
+    assert code == 1 and "refusing to update golden transcripts in CI" in err
+    assert (examples / "transcripts/gone/old.yaml").exists()
+    monkeypatch.delenv("CI")
+    code, _, err = arun(examples, live, "replay", "--update-golden")
+    assert code == 0
+    assert err.splitlines()[-1] == "golden transcripts: 6 written, 1 removed, 0 unchanged"
+    assert not (examples / "transcripts/gone").exists()
+    written = {
+        p.relative_to(examples / "transcripts"): p.read_bytes()
+        for p in (examples / "transcripts").rglob("*.yaml")
+    }
+    assert written == {
+        p.relative_to(REPO / "transcripts"): p.read_bytes() for p in (REPO / "transcripts").rglob("*.yaml")
+    }
+
+
+def test_attachments_are_uploaded_for_the_replay_and_deleted_after(examples: Path, live: Server) -> None:
+    write(examples, "notes/tide.md", "# Tides\nThe spring tide at Gull Point reaches four metres.\n")
+    write(
+        examples,
+        "scenarios/attached.yaml",
+        "assistant: novel-guide\nturns:\n  - user:\n      text: How high is the spring tide at Gull Point?\n"
+        "      attachments: [{file: notes/tide.md, tools: [file_search]}]\n    expect: [{status: completed}]\n",
+    )
+    arun(examples, live, "apply", "--yes")
+    before = {f.id for f in live.client.files.list()}
+    code, out, _ = arun(examples, live, "replay", "attached")
+    assert code == 0, out
+    data = read_transcript(examples / ".arun/transcripts/attached.yaml", "t")
+    assert data["turns"][0]["user"] == {
+        "text": "How high is the spring tide at Gull Point?",
+        "attachments": [{"file": "notes/tide.md", "tools": ["file_search"]}],
+    }
+    assert {f.id for f in live.client.files.list()} == before

@@ -22,6 +22,7 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-run
 	$(ARUN) validate
 	$(ARUN) apply --yes
+	$(ARUN) replay --compare transcripts/
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check runner tests scripts bench

@@ -195,6 +195,131 @@ def apply(
 
 
 @cli.command()
+@click.argument("scenarios", nargs=-1)
+@api_options
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where transcripts go (default .arun/transcripts; never the goldens).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=4,
+    show_default=True,
+    help="Scenarios replayed at once.",
+)
+@click.option(
+    "-k",
+    "pattern",
+    metavar="PATTERN",
+    help="Only scenarios whose name contains PATTERN or matches it as a glob.",
+)
+@click.option("--shard", metavar="I/N", help="Only shard I of N (stable by scenario name), for CI matrices.")
+@click.option(
+    "--repeat",
+    type=click.IntRange(1, 100),
+    default=1,
+    show_default=True,
+    help="Replay each scenario K times (transcripts name@1..K).",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1),
+    default=300.0,
+    show_default=True,
+    help="Seconds a run may take before arun cancels it.",
+)
+@click.option("--poll", is_flag=True, help="Poll runs instead of streaming (for servers without streaming).")
+@click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a Markdown summary here (also appended to GITHUB_STEP_SUMMARY when set).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option(
+    "--compare",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Then diff the transcripts against this golden folder.",
+)
+@click.option(
+    "--update-golden",
+    is_flag=True,
+    help="Then copy the transcripts into transcripts/ (or --compare DIR), removing orphans.",
+)
+@click.option("--force", is_flag=True, help="Let --update-golden run when CI is set.")
+@click.option(
+    "--text-similarity",
+    type=click.FloatRange(0, 1, min_open=True),
+    metavar="X",
+    help="With --compare: reply texts at least this similar count as equal.",
+)
+@click.option("--allow-orphans", is_flag=True, help="With --compare: goldens without a scenario do not fail.")
+@click.pass_obj
+def replay(
+    obj: Context,
+    scenarios: tuple[str, ...],
+    base_url: str | None,
+    api_key: str | None,
+    local: bool,
+    out: Path | None,
+    jobs: int,
+    pattern: str | None,
+    shard: str | None,
+    repeat: int,
+    timeout: float,
+    poll: bool,
+    junit: Path | None,
+    summary: Path | None,
+    as_json: bool,
+    compare: Path | None,
+    update_golden: bool,
+    force: bool,
+    text_similarity: float | None,
+    allow_orphans: bool,
+) -> int:
+    """Replay scenarios through threads and runs, check their expectations, write one transcript each.
+
+    One thread per scenario and one streamed run per turn (one request per turn, one more per tool
+    round). SCENARIOS are names (`math-tutor/seed-jane-doe`) or folders (`math-tutor/`); default all.
+    Every run ends terminal or is cancelled by arun, Ctrl-C included. Exits 0 when every expectation
+    holds (and, with --compare, the transcripts match), 1 otherwise.
+
+    \b
+    Example:
+      arun replay
+      arun replay math-tutor/ -j 8 --junit report.xml
+      arun replay --shard 2/4 --compare transcripts/
+    """
+    from runner.commands.plan import ApiOptions
+    from runner.commands.replay import ReplayOptions, run_replay
+    from runner.shard import parse_shard
+
+    options = ReplayOptions(
+        names=scenarios,
+        pattern=pattern,
+        out=out,
+        jobs=jobs,
+        shard=parse_shard(shard) if shard else None,
+        repeat=repeat,
+        timeout=timeout,
+        poll=poll,
+        junit=junit,
+        summary=summary,
+        as_json=as_json,
+        compare=compare,
+        update_golden=update_golden,
+        force=force,
+        text_similarity=text_similarity,
+        allow_orphans=allow_orphans,
+    )
+    return run_replay(obj.root, ApiOptions(base_url, api_key, local), options)
+
+
+@cli.command()
 @click.argument("golden", type=click.Path(path_type=Path))
 @click.argument("new", type=click.Path(path_type=Path))
 @click.option(

@@ -3,6 +3,7 @@ honest request counting, retries of transient errors, and API errors turned into
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from runner.errors import ApiError, ApiNotFound, HostedApiGone
 
 T = TypeVar("T")
 RETRY_STATUSES = (408, 409, 429, 500, 502, 503, 504)
+_COUNT_LOCK = threading.Lock()  # replay calls from many threads
 
 
 @dataclass
@@ -32,7 +34,7 @@ class Api:
 
     client: openai.OpenAI
     base_url: str
-    attempts: int = 4
+    attempts: int = 6
     backoff: float = 0.25
     counter: Counter = field(default_factory=Counter)
     sleep: Callable[[float], None] = time.sleep
@@ -40,8 +42,9 @@ class Api:
     def call(self, what: str, fn: Callable[..., T], *args: Any, write: bool = False, **kwargs: Any) -> T:
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
-            self.counter.requests += 1
-            self.counter.writes += int(write)
+            with _COUNT_LOCK:
+                self.counter.requests += 1
+                self.counter.writes += int(write)
             try:
                 return fn(*args, **kwargs)
             except openai.APIStatusError as exc:

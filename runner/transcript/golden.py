@@ -28,6 +28,14 @@ def in_ci(environ: Mapping[str, str] | None = None) -> bool:
     return env.get("CI", "").strip().lower() not in _FALSE
 
 
+def refuse_in_ci(force: bool, environ: Mapping[str, str] | None = None) -> None:
+    if in_ci(environ) and not force:
+        raise RunnerError(
+            "refusing to update golden transcripts in CI (the CI variable is set): goldens are updated on a "
+            "developer's machine and committed. Pass --force if this job really should rewrite them."
+        )
+
+
 def update_goldens(
     new_dir: Path,
     golden_dir: Path,
@@ -37,11 +45,7 @@ def update_goldens(
     environ: Mapping[str, str] | None = None,
 ) -> GoldenUpdate:
     """Make golden_dir hold exactly the transcripts of new_dir, for the scenarios `owns` accepts."""
-    if in_ci(environ) and not force:
-        raise RunnerError(
-            "refusing to update golden transcripts in CI (the CI variable is set): goldens are updated on a "
-            "developer's machine and committed. Pass --force if this job really should rewrite them."
-        )
+    refuse_in_ci(force, environ)
     keep = owns or (lambda name: True)
     new = {name: path for name, path in transcript_files(new_dir) if keep(name)}
     old = dict(transcript_files(golden_dir)) if golden_dir.is_dir() else {}

@@ -1,0 +1,239 @@
+"""The client layer replay uses to reach the Assistants API (DESIGN.md, "Seams").
+
+Streaming (the default): the first turn is one create-thread-and-run request, each later turn one
+create-run request carrying the user's message in `additional_messages`, each tool round one
+submit-tool-outputs request, all streamed: no polls, no separate message requests. An assistant with
+file_search gets its thread created first, because create-thread-and-run takes no `include[]` and the
+search results' content belongs in the transcript. Polling mode exists for servers without streaming.
+Every run this engine starts ends terminal, or is cancelled by it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from runner.api.session import Api
+from runner.errors import ApiError
+from runner.replay.collect import TERMINAL, TurnState
+
+SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
+Outputs = Callable[[list[dict[str, Any]]], list[dict[str, str]]]
+
+
+@dataclass
+class Stopper:
+    """Shared by all workers: why replay is stopping (None while it is not), and the runs still active."""
+
+    reason: str | None = None
+    active: dict[str, str] = field(default_factory=dict)  # run id -> thread id
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def stop(self, reason: str) -> None:
+        self.reason = self.reason or reason
+
+    def track(self, thread_id: str | None, run_id: str | None, live: bool) -> None:
+        if not (thread_id and run_id):
+            return
+        with self.lock:
+            if live:
+                self.active[run_id] = thread_id
+            else:
+                self.active.pop(run_id, None)
+
+
+@dataclass
+class Conversation:
+    assistant_id: str
+    search_content: bool  # the assistant has file_search: ask for result content (include[])
+    instructions: str | None = None  # the assistant's, as applied
+    thread_id: str | None = None
+
+
+def fold_additional(settings: dict[str, Any], assistant_instructions: str | None) -> dict[str, Any]:
+    """Create-thread-and-run takes no `additional_instructions`; the API appends them to the instructions
+    after a blank line, so send that sum as `instructions` and keep the first turn one request."""
+    if "additional_instructions" not in settings:
+        return settings
+    folded = dict(settings)
+    extra = folded.pop("additional_instructions")
+    base = folded.get("instructions", assistant_instructions) or ""
+    folded["instructions"] = f"{base}\n\n{extra}" if base else extra
+    return folded
+
+
+class AssistantsEngine:
+    def __init__(self, api: Api, stopper: Stopper, *, poll: bool = False, timeout: float = 300.0) -> None:
+        self.api = api
+        self.stopper = stopper
+        self.poll = poll
+        self.timeout = timeout
+
+    # One turn
+
+    def run_turn(
+        self, conv: Conversation, message: dict[str, Any] | None, settings: dict[str, Any], outputs: Outputs
+    ) -> TurnState:
+        """One run on the conversation's thread; `message` None runs again without a new message."""
+        if message is None and conv.thread_id is None:
+            raise ApiError("cannot run again: the conversation has no thread yet")
+        state = TurnState(thread_id=conv.thread_id)
+        deadline = time.monotonic() + self.timeout
+        threads: Any = self.api.client.beta.threads
+        include = [SEARCH_CONTENT] if conv.search_content else []
+        stream = not self.poll
+        # Create-thread-and-run takes no include[]: a file_search assistant's first turn creates its thread
+        # first (one more request for that scenario), so the search results' content reaches the transcript.
+        if conv.thread_id is None and (conv.search_content or self.poll):
+            thread = self.api.call("create thread", threads.create, messages=[message], write=True)
+            conv.thread_id = state.thread_id = thread.id
+            first: Callable[[], Any] = partial(self._create_run, conv, None, settings, include, stream)
+        elif conv.thread_id is None:
+            first = partial(
+                threads.create_and_run,
+                assistant_id=conv.assistant_id,
+                thread={"messages": [message]},
+                stream=True,
+                **fold_additional(settings, conv.instructions),
+            )
+        else:
+            first = partial(self._create_run, conv, message, settings, include, stream)
+        self._drive(state, first, deadline)
+        conv.thread_id = conv.thread_id or state.thread_id
+        while (
+            state.status == "requires_action" and self.stopper.reason is None and time.monotonic() < deadline
+        ):
+            submit = partial(
+                threads.runs.submit_tool_outputs,
+                state.run_id,
+                thread_id=state.thread_id,
+                tool_outputs=outputs(state.required_calls()),
+                stream=stream,
+            )
+            self._drive(state, submit, deadline)
+        self._finish(state, deadline)
+        return state
+
+    def _create_run(
+        self,
+        conv: Conversation,
+        message: dict[str, Any] | None,
+        settings: dict[str, Any],
+        include: list[str],
+        stream: bool,
+    ) -> Any:
+        extra: dict[str, Any] = {"additional_messages": [message]} if message else {}
+        if include:
+            extra["include"] = include
+        assert conv.thread_id is not None
+        runs: Any = self.api.client.beta.threads.runs
+        return runs.create(conv.thread_id, assistant_id=conv.assistant_id, stream=stream, **settings, **extra)
+
+    # Driving a run to a stop: requires_action, terminal, or cancelled by us
+
+    def _drive(self, state: TurnState, start: Callable[[], Any], deadline: float) -> None:
+        response = self.api.call("start a run", start, write=True)
+        if self.poll:
+            state.see_run(response.model_dump(mode="json"))
+            self._track(state)
+            self._poll(state, deadline)
+            return
+        try:
+            for event in _events(response):
+                state.see_event(event.event, event.data.model_dump(mode="json") if event.data else {})
+                self._track(state)
+                if self.stopper.reason is not None or time.monotonic() > deadline:
+                    break
+        except ApiError:
+            raise
+        except Exception as exc:  # a dropped stream: the run goes on server-side, so look it up
+            state.error = f"stream ended early ({type(exc).__name__}); the run was looked up instead"
+            dropped = True
+        else:
+            dropped = False
+        finally:
+            response.close()
+        if state.run_id is None and state.thread_id is not None:
+            # The stream broke before it named the run (create-thread-and-run sends the thread first).
+            runs: Any = self.api.client.beta.threads.runs
+            page = self.api.call("find the run", runs.list, state.thread_id, limit=1, order="desc")
+            if page.data:
+                state.see_run(page.data[0].model_dump(mode="json"))
+        if state.run_id is None:
+            raise ApiError(f"the stream ended before the run started ({state.error or 'no events'})")
+        if dropped and state.status not in TERMINAL:
+            # What we saw last may be stale (a cut submit stream still shows requires_action): ask.
+            runs = self.api.client.beta.threads.runs
+            fresh = self.api.call("poll a run", runs.retrieve, state.run_id, thread_id=state.thread_id)
+            state.see_run(fresh.model_dump(mode="json"))
+        if dropped or (state.status not in TERMINAL and state.status != "requires_action"):
+            self._poll(state, deadline)  # follows the run, then lists the steps and messages we missed
+
+    def _track(self, state: TurnState) -> None:
+        self.stopper.track(state.thread_id, state.run_id, state.status not in TERMINAL)
+
+    def _poll(self, state: TurnState, deadline: float) -> None:
+        runs: Any = self.api.client.beta.threads.runs
+        wait = 0.1
+        while state.status not in TERMINAL and state.status != "requires_action":
+            if self.stopper.reason is not None or time.monotonic() > deadline:
+                return
+            raw = self.api.call(
+                "poll a run", runs.with_raw_response.retrieve, state.run_id, thread_id=state.thread_id
+            )
+            state.see_run(raw.parse().model_dump(mode="json"))
+            self._track(state)
+            hint = raw.headers.get("openai-poll-after-ms")
+            wait = float(hint) / 1000 if hint and hint.isdigit() else min(wait * 2, 2.0)
+            if state.status not in TERMINAL and state.status != "requires_action":
+                time.sleep(min(wait, max(0.0, deadline - time.monotonic())))
+        self._fetch_objects(state)
+
+    def _fetch_objects(self, state: TurnState) -> None:
+        """Polling sees runs, not steps or messages: list them once the run has stopped."""
+        threads: Any = self.api.client.beta.threads
+        run_id, thread_id = state.run_id, state.thread_id
+        include = [SEARCH_CONTENT]
+        for step in self.api.list_all(
+            "list run steps", threads.runs.steps.list, run_id, thread_id=thread_id, include=include
+        ):
+            state.see_step(step.model_dump(mode="json"))
+        for message in self.api.list_all("list messages", threads.messages.list, thread_id, run_id=run_id):
+            state.see_message(message.model_dump(mode="json"))
+
+    def _finish(self, state: TurnState, deadline: float) -> None:
+        if state.status in TERMINAL:
+            return
+        why = self.stopper.reason or ("timeout" if time.monotonic() > deadline else "stopped")
+        self.cancel(state, why)
+
+    def cancel(self, state: TurnState, why: str) -> None:
+        """Cancel an active run and wait (briefly) until the API says it is terminal."""
+        state.cancelled_by_arun = why
+        runs: Any = self.api.client.beta.threads.runs
+        try:
+            state.see_run(
+                self.api.call(
+                    "cancel a run", runs.cancel, state.run_id, thread_id=state.thread_id, write=True
+                ).model_dump(mode="json")
+            )
+        except ApiError as exc:
+            if "400" not in str(exc):  # 400: it ended meanwhile, which is what we wanted
+                raise
+        settle = time.monotonic() + 30
+        while state.status not in TERMINAL and time.monotonic() < settle:
+            time.sleep(0.05)
+            state.see_run(
+                self.api.call(
+                    "poll a run", runs.retrieve, state.run_id, thread_id=state.thread_id
+                ).model_dump(mode="json")
+            )
+        self._track(state)
+
+
+def _events(stream: Any) -> Iterator[Any]:
+    yield from stream

@@ -1,0 +1,190 @@
+"""One scenario, start to finish: one thread, one run per turn, expectations, and its transcript data."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from runner.errors import ApiError
+from runner.project.models import Scenario, Turn
+from runner.replay.collect import TurnState
+from runner.replay.engine import AssistantsEngine, Conversation
+from runner.replay.expect import Observed, Result, ToolUse, check_all
+from runner.replay.transcript import Placeholders, replies, run_section, steps, tool_uses
+
+TRANSIENT_FAILURES = ("rate_limit_exceeded", "server_error")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A scenario's assistant as found on the API."""
+
+    key: str
+    id: str
+    spec_hash: str | None
+    model: str
+    search: bool
+    instructions: str | None = None
+    file_labels: Mapping[str, str] = field(default_factory=dict)  # file id -> project path
+
+
+@dataclass
+class Outcome:
+    name: str
+    data: dict[str, Any]
+    failures: list[str]
+    seconds: float = 0.0  # wall time, for reports only: never in transcripts
+
+    @property
+    def result(self) -> str:
+        return str(self.data["result"])
+
+
+def message_for(turn: Turn, file_ids: Mapping[str, str]) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "user", "content": turn.user.text}
+    if turn.user.attachments:
+        message["attachments"] = [
+            {"file_id": file_ids[a.file], "tools": [{"type": t} for t in a.tools]}
+            for a in turn.user.attachments
+        ]
+    return message
+
+
+class _Outputs:
+    """Tool outputs for one turn: the scenario's values; an explicit error output where it has none."""
+
+    def __init__(self, turn: Turn) -> None:
+        self.turn = turn
+        self.missing: list[str] = []
+
+    def __call__(self, calls: list[dict[str, Any]]) -> list[dict[str, str]]:
+        outputs = []
+        for call in calls:
+            name = (call.get("function") or {}).get("name", "")
+            if name in self.turn.tool_outputs:
+                value = self.turn.tool_outputs[name]
+                text = (
+                    value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+                )
+            else:
+                self.missing.append(name)
+                text = json.dumps({"error": f"arun: the scenario gives no output for the function {name!r}"})
+            outputs.append({"tool_call_id": call["id"], "output": text})
+        return outputs
+
+
+def _settings(scenario: Scenario, turn: Turn) -> dict[str, Any]:
+    return dict(scenario.run_settings(turn))
+
+
+def _user_data(turn: Turn) -> Any:
+    if not turn.user.attachments:
+        return turn.user.text
+    return {
+        "text": turn.user.text,
+        "attachments": [{"file": a.file, "tools": list(a.tools)} for a in turn.user.attachments],
+    }
+
+
+def play(
+    engine: AssistantsEngine, scenario: Scenario, target: Target, attachments: Mapping[str, str] | None = None
+) -> Outcome:
+    ids = Placeholders(target.file_labels)
+    conv = Conversation(target.id, target.search, target.instructions)
+    data: dict[str, Any] = {"transcript": 1, "scenario": scenario.name}
+    if scenario.description:
+        data["description"] = scenario.description
+    data["assistant"] = {"key": target.key, "spec_hash": target.spec_hash or "", "model": target.model}
+    turns: list[dict[str, Any]] = []
+    usage: list[dict[str, Any]] = []
+    failures: list[str] = []
+    result, error = "passed", None
+    for turn in scenario.turns:
+        if engine.stopper.reason is not None:
+            result, error = "interrupted", f"stopped before turn {turn.index + 1} ({engine.stopper.reason})"
+            break
+        outputs = _Outputs(turn)
+        settings = _settings(scenario, turn)
+        try:
+            state = engine.run_turn(conv, message_for(turn, attachments or {}), settings, outputs)
+            if (
+                state.status == "failed"
+                and (state.run.get("last_error") or {}).get("code") in TRANSIENT_FAILURES
+            ):
+                retry = engine.run_turn(conv, None, settings, outputs)
+                retry.retried, retry.steps, retry.messages = (
+                    1,
+                    {**state.steps, **retry.steps},
+                    {**state.messages, **retry.messages},
+                )
+                retry.usages = {**state.usages, **retry.usages}
+                state = retry
+        except ApiError as exc:
+            result, error = "error", f"turn {turn.index + 1}: {exc}"
+            break
+        stopped = state.cancelled_by_arun is not None
+        entry, turn_failures = _turn_entry(turn, state, settings, outputs.missing, ids, check=not stopped)
+        turns.append(entry)
+        usage.append({"turn": turn.index + 1, **state.usage})
+        failures.extend(turn_failures)
+        if stopped:
+            result, error = (
+                "interrupted",
+                f"turn {turn.index + 1}: run cancelled by arun ({state.cancelled_by_arun})",
+            )
+            break
+    if result == "passed" and failures:
+        result = "failed"
+    data["result"] = result
+    if error:
+        data["error"] = error
+        failures.insert(0, error)
+    data["turns"] = turns
+    data["usage"] = {
+        "turns": usage,
+        "total": {
+            k: sum(u[k] for u in usage) for k in ("prompt_tokens", "completion_tokens", "total_tokens")
+        },
+    }
+    return Outcome(scenario.name, data, failures)
+
+
+def _turn_entry(
+    turn: Turn,
+    state: TurnState,
+    settings: dict[str, Any],
+    missing: list[str],
+    ids: Placeholders,
+    *,
+    check: bool,
+) -> tuple[dict[str, Any], list[str]]:
+    """The turn as transcript data and its failures; a turn arun cut short is recorded, not judged."""
+    run = run_section(state, settings, ids)
+    step_data = steps(state, ids)
+    reply_data, cited = replies(state, ids)
+    uses = tuple(ToolUse(kind, name, args) for kind, name, args in tool_uses(state))
+    reply_text = "\n".join(r["text"] for r in reply_data)
+    results = check_all(turn.expect, Observed(run["status"], reply_text, uses, tuple(cited))) if check else []
+    for name in missing:
+        detail = f"the scenario gives no output for {name!r}; arun sent an error output instead"
+        results.append(Result("tool_outputs", name, False, detail))
+    if check and run["status"] != "completed" and not any(e.kind == "status" for e in turn.expect):
+        why = f" ({run['reason']})" if run.get("reason") else ""
+        results.append(Result("status", "completed", False, f"the run ended {run['status']}{why}"))
+    label = f"turn {turn.index + 1}"
+    failures = [
+        f"{label}: {r.check} {json.dumps(r.expected, ensure_ascii=False)}: {r.detail}"
+        for r in results
+        if not r.passed
+    ]
+    entry = {
+        "turn": turn.index + 1,
+        "user": _user_data(turn),
+        "run": run,
+        "steps": step_data,
+        "reply": reply_data,
+        "expectations": [r.to_data() for r in results],
+    }
+    return entry, failures

@@ -1,0 +1,121 @@
+"""Replaying many scenarios: selection, sharding, concurrency, Ctrl-C, transcripts on disk."""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from runner.api.session import Api
+from runner.errors import RunnerError
+from runner.project.models import Project, Scenario
+from runner.replay.engine import AssistantsEngine
+from runner.replay.play import Outcome, Target, play
+from runner.transcript.io import write_transcript
+
+
+@dataclass(frozen=True)
+class Selection:
+    names: tuple[str, ...] = ()
+    pattern: str | None = None
+    owns: Callable[[str], bool] | None = None
+    repeat: int = 1
+
+
+def _normalised(given: str) -> str:
+    return given.removeprefix("scenarios/").removesuffix(".yaml").removesuffix(".yml").rstrip("/")
+
+
+def select(project: Project, selection: Selection) -> list[Scenario]:
+    """Scenarios by name or folder (`math-tutor/seed`, `math-tutor/`), then -k PATTERN, then the shard."""
+    known = sorted(project.scenarios)
+    wanted = [_normalised(g) for g in selection.names]
+    for given, name in zip(selection.names, wanted, strict=True):
+        if not any(n == name or n.startswith(name + "/") for n in known):
+            raise RunnerError(f"no scenario {given!r}: scenarios are named by their path under scenarios/")
+    chosen = []
+    for name in known:
+        if wanted and not any(name == w or name.startswith(w + "/") for w in wanted):
+            continue
+        if selection.pattern and not (selection.pattern in name or fnmatch.fnmatch(name, selection.pattern)):
+            continue
+        if selection.owns is not None and not selection.owns(name):
+            continue
+        chosen.append(project.scenarios[name])
+    return chosen
+
+
+def transcript_name(scenario: Scenario, repeat: int, index: int) -> str:
+    return scenario.name if repeat == 1 else f"{scenario.name}@{index}"
+
+
+def run_all(
+    api: Api,
+    engine: AssistantsEngine,
+    jobs: list[tuple[str, Scenario]],
+    targets: dict[str, Target],
+    attachments: dict[str, str],
+    out_dir: Path,
+    workers: int,
+    progress: Callable[[str, Outcome], None],
+) -> list[tuple[str, Outcome]]:
+    stopper = engine.stopper
+    results: dict[str, Outcome] = {}
+
+    def one(name: str, scenario: Scenario) -> Outcome:
+        start = time.perf_counter()
+        outcome = play(engine, scenario, targets[scenario.assistant], attachments)
+        outcome.seconds = time.perf_counter() - start
+        write_transcript(out_dir / f"{name}.yaml", outcome.data)
+        return outcome
+
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="arun-replay")
+    pending: dict[Future[Outcome], str] = {}
+    try:
+        for name, scenario in jobs:
+            pending[pool.submit(one, name, scenario)] = name
+        while pending:
+            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in done:
+                name = pending.pop(future)
+                results[name] = future.result()
+                progress(name, results[name])
+    except KeyboardInterrupt:
+        stopper.stop("interrupted (Ctrl-C)")
+        cancel_active(engine)
+        for future in list(pending):
+            if future.cancel():
+                pending.pop(future)
+        for future in pending:  # workers write what they have, marked interrupted
+            name = pending[future]
+            results[name] = future.result()
+            progress(name, results[name])
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return [(name, results[name]) for name, _ in jobs if name in results]
+
+
+def cancel_active(engine: AssistantsEngine) -> None:
+    with engine.stopper.lock:
+        active = dict(engine.stopper.active)
+    for run_id, thread_id in active.items():
+        try:
+            engine.api.call(
+                "cancel a run",
+                engine.api.client.beta.threads.runs.cancel,
+                run_id,
+                thread_id=thread_id,
+                write=True,
+            )
+        except RunnerError as exc:
+            click.echo(f"arun: could not cancel {run_id}: {exc}", err=True)
+
+
+def plan_jobs(scenarios: Sequence[Scenario], repeat: int) -> list[tuple[str, Scenario]]:
+    return [(transcript_name(s, repeat, i), s) for s in scenarios for i in range(1, repeat + 1)]

@@ -1,0 +1,399 @@
+"""arun replay against the real local server, counted in its access log."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import openai
+import pytest
+from click.testing import CliRunner
+
+from runner.cli import cli
+from runner.server.embedded import EmbeddedServer
+from runner.server.engine import RunSettings
+from runner.server.faults import Faults
+from runner.transcript.io import read_transcript
+
+from ..conftest import REPO, write
+from .conftest import TEST_KEY, Server
+
+
+def start(tmp_path: Path, name: str = "server", **runs: object) -> tuple[EmbeddedServer, Path]:
+    log = tmp_path / f"{name}.jsonl"
+    handle = log.open("a", encoding="utf-8")
+    settings = RunSettings(**{"model_time": 0.01, **runs})  # type: ignore[arg-type]
+    server = EmbeddedServer(tmp_path / f"{name}.db", TEST_KEY, access_log=handle, runs=settings).start()
+    return server, log
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Server]:
+    server, log = start(tmp_path)
+    client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+    yield Server(server.base_url, TEST_KEY, log, client)
+    client.close()
+    server.stop()
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    for name in ("assistants", "scenarios", "corpus", "prompts"):
+        shutil.copytree(REPO / name, root / name)
+    return root
+
+
+def arun(root: Path, server: Server, *args: str) -> tuple[int, str, str]:
+    command, *rest = args
+    result = CliRunner().invoke(
+        cli, ["-C", str(root), command, *server.cli_args(), *rest], catch_exceptions=False
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def active_runs(db: Path, client: openai.OpenAI | None = None) -> list[str]:
+    """Runs the server holds that are not terminal. With a client, each is asked for over the API."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT thread_id, id, json_extract(data, '$.status') FROM runs").fetchall()
+    if client is None:
+        states = [status for _, _, status in rows]
+    else:
+        states = [client.beta.threads.runs.retrieve(run, thread_id=thread).status for thread, run, _ in rows]
+    return [s for s in states if s not in ("completed", "failed", "cancelled", "expired", "incomplete")]
+
+
+def test_examples_replay_green_and_write_identical_bytes_twice(examples: Path, live: Server) -> None:
+    assert arun(examples, live, "apply", "--yes")[0] == 0
+    code, out, _ = arun(examples, live, "replay", "-j", "4")
+    assert code == 0, out
+    assert out.splitlines()[-1].startswith("6 scenarios: 6 passed.")
+    first = {
+        p.relative_to(examples): p.read_bytes() for p in (examples / ".arun/transcripts").rglob("*.yaml")
+    }
+    assert len(first) == 6
+    for rel in first:
+        read_transcript(examples / rel, str(rel))  # valid against the transcript schema
+    assert arun(examples, live, "replay", "-j", "2")[0] == 0
+    second = {
+        p.relative_to(examples): p.read_bytes() for p in (examples / ".arun/transcripts").rglob("*.yaml")
+    }
+    assert first == second
+    korean = (examples / ".arun/transcripts/math-tutor/korean-equation.yaml").read_text(encoding="utf-8")
+    assert "방정식" in korean
+
+
+def test_one_request_per_turn_and_one_per_tool_round(examples: Path, live: Server) -> None:
+    arun(examples, live, "apply", "--yes")
+    mark = live.mark()
+    assert arun(examples, live, "replay", "math-tutor/seed-jane-doe")[0] == 0
+    assert live.since(mark) == [("GET", "/v1/assistants"), ("POST", "/v1/threads/runs")]
+    mark = live.mark()
+    assert arun(examples, live, "replay", "math-tutor/follow-up")[0] == 0  # additional_instructions, 3 turns
+    calls = live.since(mark)
+    assert calls[:2] == [("GET", "/v1/assistants"), ("POST", "/v1/threads/runs")]
+    assert len(calls) == 4 and all(m == "POST" and p.endswith("/runs") for m, p in calls[2:])
+    mark = live.mark()
+    assert arun(examples, live, "replay", "travel-helper/weather-lookup")[0] == 0
+    calls = live.since(mark)
+    assert calls[0] == ("GET", "/v1/assistants")
+    turn_one, submit, turn_two = calls[1:]
+    assert turn_one == ("POST", "/v1/threads/runs")
+    assert submit[0] == "POST" and submit[1].endswith("/submit_tool_outputs")
+    thread = submit[1].split("/")[3]
+    assert turn_two == ("POST", f"/v1/threads/{thread}/runs")
+
+
+def test_poll_mode_polls(examples: Path, live: Server) -> None:
+    arun(examples, live, "apply", "--yes")
+    mark = live.mark()
+    assert arun(examples, live, "replay", "--poll", "math-tutor/seed-jane-doe")[0] == 0
+    calls = live.since(mark)
+    assert ("POST", "/v1/threads") in calls
+    assert any(m == "GET" and "/runs/" in p for m, p in calls)
+    assert any(p.endswith("/messages") for _, p in calls)
+
+
+def test_a_failing_expectation(examples: Path, live: Server, tmp_path: Path) -> None:
+    path = examples / "scenarios/math-tutor/seed-jane-doe.yaml"
+    path.write_text(path.read_text().replace("contains: Jane Doe", "contains: John Smith"))
+    arun(examples, live, "apply", "--yes")
+    junit = tmp_path / "junit.xml"
+    code, out, _ = arun(examples, live, "replay", "math-tutor/", "--junit", str(junit))
+    assert code == 1
+    line = next(x for x in out.splitlines() if "seed-jane-doe" in x)
+    assert line.startswith(
+        'FAIL    math-tutor/seed-jane-doe (1 turn): turn 1: contains "John Smith": "John Smith" not found in the reply'
+    )
+    failure = next(
+        c for c in ET.parse(junit).getroot().iter("testcase") if c.get("name") == "math-tutor/seed-jane-doe"
+    ).find("failure")
+    assert failure is not None and "John Smith" in (failure.get("message") or "")
+    data = read_transcript(examples / ".arun/transcripts/math-tutor/seed-jane-doe.yaml", "t")
+    assert data["result"] == "failed"
+    assert {k: v for k, v in data["turns"][0]["expectations"][1].items() if k != "detail"} == {
+        "check": "contains",
+        "expected": "John Smith",
+        "passed": False,
+    }
+
+
+def test_missing_tool_output_is_an_explicit_error_output(examples: Path, live: Server) -> None:
+    path = examples / "scenarios/travel-helper/weather-lookup.yaml"
+    text = path.read_text()
+    path.write_text(
+        text.replace(
+            "    tool_outputs:\n      get_weather: {city: Lisbon, temperature: 21, unit: celsius, conditions: sunny}\n",
+            "",
+        )
+    )
+    arun(examples, live, "apply", "--yes")
+    code, _, _ = arun(examples, live, "replay", "travel-helper/")
+    assert code == 1
+    data = read_transcript(examples / ".arun/transcripts/travel-helper/weather-lookup.yaml", "t")
+    call = data["turns"][0]["steps"][0]["calls"][0]
+    assert call["output"] == {"error": "arun: the scenario gives no output for the function 'get_weather'"}
+    assert data["turns"][0]["run"]["status"] == "completed"
+    assert {k: v for k, v in data["turns"][0]["expectations"][-1].items() if k != "detail"} == {
+        "check": "tool_outputs",
+        "expected": "get_weather",
+        "passed": False,
+    }
+
+
+def test_incomplete_and_failed_runs_are_recorded_with_their_reason(examples: Path, tmp_path: Path) -> None:
+    write(
+        examples,
+        "scenarios/limits.yaml",
+        "assistant: novel-guide\nrun: {max_prompt_tokens: 256}\nturns:\n  - user: How did Odile keep the light working?\n    expect: [{status: incomplete}]\n",
+    )
+    server, log = start(tmp_path, "failing", faults=Faults.parse(["run_failed=1.0"], seed=1))
+    try:
+        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+        live = Server(server.base_url, TEST_KEY, log, client)
+        arun(examples, live, "apply", "--yes")
+        code, _, _ = arun(examples, live, "replay", "math-tutor/seed-jane-doe")
+        assert code == 1
+        data = read_transcript(examples / ".arun/transcripts/math-tutor/seed-jane-doe.yaml", "t")
+        run = data["turns"][0]["run"]
+        assert run["status"] == "failed" and run["retried"] == 1
+        assert run["reason"].split(":")[0] in ("server_error", "rate_limit_exceeded")
+        assert active_runs(tmp_path / "failing.db", client) == []
+    finally:
+        server.stop()
+    live_server, log = start(tmp_path, "limits")
+    try:
+        client = openai.OpenAI(base_url=live_server.base_url, api_key=TEST_KEY, max_retries=0)
+        live = Server(live_server.base_url, TEST_KEY, log, client)
+        arun(examples, live, "apply", "--yes")
+        assert arun(examples, live, "replay", "limits")[0] == 0
+        data = read_transcript(examples / ".arun/transcripts/limits.yaml", "t")
+        assert data["turns"][0]["run"]["status"] == "incomplete"
+        assert data["turns"][0]["run"]["reason"] == "max_prompt_tokens"
+    finally:
+        live_server.stop()
+
+
+def test_timeout_cancels_the_run(examples: Path, tmp_path: Path) -> None:
+    server, log = start(tmp_path, "slow", model_time=30.0)
+    try:
+        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+        live = Server(server.base_url, TEST_KEY, log, client)
+        arun(examples, live, "apply", "--yes")
+        code, _out, _ = arun(examples, live, "replay", "math-tutor/seed-jane-doe", "--timeout", "1")
+        assert code == 1
+        data = read_transcript(examples / ".arun/transcripts/math-tutor/seed-jane-doe.yaml", "t")
+        assert data["result"] == "interrupted"
+        assert data["turns"][0]["run"]["status"] == "cancelled"
+        assert data["turns"][0]["run"]["cancelled_by_arun"] == "timeout"
+        assert active_runs(tmp_path / "slow.db", client) == []
+    finally:
+        server.stop()
+
+
+def test_ctrl_c_cancels_every_run_and_exits_130(examples: Path, tmp_path: Path) -> None:
+    server, log = start(tmp_path, "ctrlc", model_time=30.0)
+    try:
+        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+        live = Server(server.base_url, TEST_KEY, log, client)
+        arun(examples, live, "apply", "--yes")
+        env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": TEST_KEY}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runner", "-C", str(examples), "replay", "-j", "6"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # streamed requests are logged when they end: ask the database
+            with sqlite3.connect(tmp_path / "ctrlc.db") as conn:
+                if conn.execute("SELECT count(*) FROM runs").fetchone()[0] >= 6:
+                    break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "Interrupted." in err
+        assert (
+            "STOPPED math-tutor/seed-jane-doe (1 turn): turn 1: run cancelled by arun (interrupted (Ctrl-C))"
+            in out
+        )
+        assert active_runs(tmp_path / "ctrlc.db", client) == []
+        data = read_transcript(examples / ".arun/transcripts/math-tutor/follow-up.yaml", "t")
+        assert data["result"] == "interrupted"
+    finally:
+        server.stop()
+
+
+def test_unknown_scenario_and_unapplied_assistant(examples: Path, live: Server) -> None:
+    code, _, err = arun(examples, live, "replay", "nope/missing")
+    assert code == 1 and "no scenario 'nope/missing'" in err
+    code, _, err = arun(examples, live, "replay")
+    assert code == 1
+    assert "not found on the API (as arun-managed): run `arun apply` first" in err
+
+
+def test_json_and_summary(
+    examples: Path, live: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arun(examples, live, "apply", "--yes")
+    step_summary = tmp_path / "step.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
+    code, out, _ = arun(
+        examples, live, "replay", "-k", "korean", "--json", "--summary", str(tmp_path / "s.md")
+    )
+    assert code == 0
+    report = json.loads(out)
+    assert report["passed"] is True
+    assert [s["name"] for s in report["scenarios"]] == [
+        "math-tutor/korean-equation",
+        "novel-guide/korean-question",
+    ]
+    assert (tmp_path / "s.md").read_text().startswith("### arun replay\n")
+    assert step_summary.read_text() == (tmp_path / "s.md").read_text()
+
+
+def test_two_hundred_scenarios_under_injected_faults(examples: Path, tmp_path: Path) -> None:
+    (examples / "scenarios/load").mkdir()
+    for index in range(100):
+        shutil.copyfile(
+            examples / "scenarios/math-tutor/seed-jane-doe.yaml",
+            examples / f"scenarios/load/seed-{index:03d}.yaml",
+        )
+        shutil.copyfile(
+            examples / "scenarios/travel-helper/weather-lookup.yaml",
+            examples / f"scenarios/load/weather-{index:03d}.yaml",
+        )
+    faults = Faults.parse(
+        ["rate_limit=0.1", "server_error=0.05", "drop_stream=0.02", "run_failed=0.05"], seed=7
+    )
+    server, log = start(tmp_path, "faults", faults=faults)
+    try:
+        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=5)
+        live = Server(server.base_url, TEST_KEY, log, client)
+        assert arun(examples, live, "apply", "--yes")[0] == 0
+        # In a process of its own: 16 replay threads beside the server's would all share one GIL here.
+        env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": TEST_KEY}
+        done = subprocess.run(
+            [sys.executable, "-m", "runner", "-C", str(examples), "replay", "load/", "-j", "16"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        code, lines = done.returncode, done.stdout.splitlines()
+        assert lines[-1].startswith("200 scenarios:"), done.stderr
+        results = [read_transcript(p, p.name) for p in (examples / ".arun/transcripts/load").glob("*.yaml")]
+        assert len(results) == 200
+        problems = [r for r in results if r["result"] != "passed"]
+        for data in problems:  # every scenario that did not pass says why
+            assert data["result"] == "failed", data.get("error")
+            assert any(t["run"].get("reason") for t in data["turns"])
+        assert code == (1 if problems else 0)
+        statuses = [json.loads(line)["status"] for line in log.read_text().splitlines()]
+        assert 429 in statuses and 500 in statuses  # the faults really fired, and were retried through
+        assert active_runs(tmp_path / "faults.db") == []  # the database: the API is injecting faults
+    finally:
+        server.stop()
+
+
+def test_the_committed_goldens_match_a_fresh_replay(examples: Path, live: Server) -> None:
+    arun(examples, live, "apply", "--yes")
+    code, out, _ = arun(examples, live, "replay", "--compare", str(REPO / "transcripts"))
+    assert code == 0, out
+    assert out.splitlines()[-1] == "6 scenarios: 6 same; no differences."
+
+
+def test_repeat_shard_and_pattern(examples: Path, live: Server) -> None:
+    arun(examples, live, "apply", "--yes")
+    code, out, _ = arun(examples, live, "replay", "-k", "seed", "--repeat", "2")
+    assert code == 0
+    assert sorted(p.name for p in (examples / ".arun/transcripts/math-tutor").iterdir()) == [
+        "seed-jane-doe@1.yaml",
+        "seed-jane-doe@2.yaml",
+    ]
+    code, _, err = arun(examples, live, "replay", "--repeat", "2", "--compare", "transcripts")
+    assert code == 1 and "--repeat writes one transcript per repetition" in err
+    names: list[str] = []
+    for index in (1, 2, 3):
+        code, out, _ = arun(examples, live, "replay", "--shard", f"{index}/3", "--json", "-o", f"out{index}")
+        assert code == 0
+        names += [s["name"] for s in json.loads(out)["scenarios"]]
+    assert sorted(names) == sorted(
+        p.relative_to(examples / "scenarios").with_suffix("").as_posix()
+        for p in (examples / "scenarios").rglob("*.yaml")
+    )
+
+
+def test_update_golden_refuses_in_ci_and_writes_otherwise(
+    examples: Path, live: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    arun(examples, live, "apply", "--yes")
+    write(examples, "transcripts/gone/old.yaml", "transcript: 1\n")
+    monkeypatch.setenv("CI", "true")
+    code, _, err = arun(examples, live, "replay", "--update-golden")
+    assert code == 1 and "refusing to update golden transcripts in CI" in err
+    assert (examples / "transcripts/gone/old.yaml").exists()
+    monkeypatch.delenv("CI")
+    code, _, err = arun(examples, live, "replay", "--update-golden")
+    assert code == 0
+    assert err.splitlines()[-1] == "golden transcripts: 6 written, 1 removed, 0 unchanged"
+    assert not (examples / "transcripts/gone").exists()
+    written = {
+        p.relative_to(examples / "transcripts"): p.read_bytes()
+        for p in (examples / "transcripts").rglob("*.yaml")
+    }
+    assert written == {
+        p.relative_to(REPO / "transcripts"): p.read_bytes() for p in (REPO / "transcripts").rglob("*.yaml")
+    }
+
+
+def test_attachments_are_uploaded_for_the_replay_and_deleted_after(examples: Path, live: Server) -> None:
+    write(examples, "notes/tide.md", "# Tides\nThe spring tide at Gull Point reaches four metres.\n")
+    write(
+        examples,
+        "scenarios/attached.yaml",
+        "assistant: novel-guide\nturns:\n  - user:\n      text: How high is the spring tide at Gull Point?\n"
+        "      attachments: [{file: notes/tide.md, tools: [file_search]}]\n    expect: [{status: completed}]\n",
+    )
+    arun(examples, live, "apply", "--yes")
+    before = {f.id for f in live.client.files.list()}
+    code, out, _ = arun(examples, live, "replay", "attached")
+    assert code == 0, out
+    data = read_transcript(examples / ".arun/transcripts/attached.yaml", "t")
+    assert data["turns"][0]["user"] == {
+        "text": "How high is the spring tide at Gull Point?",
+        "attachments": [{"file": "notes/tide.md", "tools": ["file_search"]}],
+    }
+    assert {f.id for f in live.client.files.list()} == before

@@ -351,6 +351,11 @@ def test_a_restart_ends_cut_off_runs_and_keeps_waiting_ones(tmp_path: Path, rc: 
     busy = api.beta.threads.create_and_run(
         assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "hi"}]}
     )
+    # A second run, being cancelled when the server stops (the engine only looks again after 6 s).
+    leaving = api.beta.threads.create_and_run(
+        assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "bye"}]}
+    )
+    assert api.beta.threads.runs.cancel(leaving.id, thread_id=leaving.thread_id).status == "cancelling"
     api.close()
     server.stop()
     fast = start_server(db)
@@ -359,6 +364,8 @@ def test_a_restart_ends_cut_off_runs_and_keeps_waiting_ones(tmp_path: Path, rc: 
         failed = api.beta.threads.runs.retrieve(busy.id, thread_id=busy.thread_id)
         assert failed.status == "failed" and failed.last_error is not None
         assert failed.last_error.code == "server_error" and "restarted" in failed.last_error.message
+        cancelled = api.beta.threads.runs.retrieve(leaving.id, thread_id=leaving.thread_id)
+        assert cancelled.status == "cancelled"
         waiting = _ask(api, assistant.id, "What is the weather?", tool_choice="required")
         assert waiting.status == "requires_action"
         fast.stop()

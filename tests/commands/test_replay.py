@@ -200,7 +200,7 @@ def test_incomplete_and_failed_runs_are_recorded_with_their_reason(examples: Pat
 
 
 def test_timeout_cancels_the_run(examples: Path, tmp_path: Path) -> None:
-    with serving(tmp_path, "slow", model_time=30.0) as live:
+    with serving(tmp_path, "slow", model_time=5.0) as live:
         client = live.client
         arun(examples, live, "apply", "--yes")
         code, _out, _ = arun(examples, live, "replay", "math-tutor/seed-jane-doe", "--timeout", "1")
@@ -213,7 +213,7 @@ def test_timeout_cancels_the_run(examples: Path, tmp_path: Path) -> None:
 
 
 def test_ctrl_c_cancels_every_run_and_exits_130(examples: Path, tmp_path: Path) -> None:
-    with serving(tmp_path, "ctrlc", model_time=30.0) as live:
+    with serving(tmp_path, "ctrlc", model_time=5.0) as live:
         client = live.client
         arun(examples, live, "apply", "--yes")
         env = {**os.environ, "OPENAI_BASE_URL": live.base_url, "OPENAI_API_KEY": TEST_KEY}
@@ -233,7 +233,7 @@ def test_ctrl_c_cancels_every_run_and_exits_130(examples: Path, tmp_path: Path) 
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
-        assert "Interrupted." in err
+        assert "Stopping: cancelling the active runs" in err and "Interrupted." in err
         assert (
             "STOPPED math-tutor/seed-jane-doe (1 turn): turn 1: run cancelled by arun (interrupted (Ctrl-C))"
             in out

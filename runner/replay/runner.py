@@ -19,6 +19,7 @@ from runner.api.session import Api
 from runner.errors import RunnerError
 from runner.project.models import Project, Scenario
 from runner.replay.engine import AssistantsEngine
+from runner.replay.handlers import Handlers
 from runner.replay.play import Outcome, Target, play
 from runner.transcript.io import write_transcript
 
@@ -67,13 +68,14 @@ def run_all(
     out_dir: Path,
     workers: int,
     progress: Callable[[str, Outcome], None],
+    handlers: Handlers | None = None,
 ) -> list[tuple[str, Outcome]]:
     stopper = engine.stopper
     results: dict[str, Outcome] = {}
 
     def one(name: str, scenario: Scenario) -> Outcome:
         start = time.perf_counter()
-        outcome = play(engine, scenario, targets[scenario.assistant], attachments)
+        outcome = play(engine, scenario, targets[scenario.assistant], attachments, handlers)
         outcome.seconds = time.perf_counter() - start
         write_transcript(out_dir / f"{name}.yaml", outcome.data)
         return outcome

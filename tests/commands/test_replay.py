@@ -167,7 +167,7 @@ def test_missing_tool_output_is_an_explicit_error_output(examples: Path, live: S
     call = data["turns"][0]["steps"][0]["calls"][0]
     assert call["output"] == {"error": "arun: the scenario gives no output for the function 'get_weather'"}
     assert data["turns"][0]["run"]["status"] == "completed"
-    assert {k: v for k, v in data["turns"][0]["expectations"][-1].items() if k != "detail"} == {
+    assert {k: v for k, v in data["turns"][0]["expectations"][0].items() if k != "detail"} == {
         "check": "tool_outputs",
         "expected": "get_weather",
         "passed": False,
@@ -380,3 +380,35 @@ def test_attachments_are_uploaded_for_the_replay_and_deleted_after(examples: Pat
         "attachments": [{"file": "notes/tide.md", "tools": ["file_search"]}],
     }
     assert {f.id for f in live.client.files.list()} == before
+
+
+def test_python_handlers_run_only_when_allowed(examples: Path, live: Server) -> None:
+    write(
+        examples,
+        "handlers/weather.py",
+        "def get_weather(arguments):\n"
+        "    return {'city': arguments['city'], 'temperature': 21, 'unit': 'celsius'}\n\n"
+        "def broken(arguments):\n    raise RuntimeError('no forecast today')\n",
+    )
+    path = examples / "scenarios/travel-helper/weather-lookup.yaml"
+    text = path.read_text().replace(
+        "get_weather: {city: Lisbon, temperature: 21, unit: celsius, conditions: sunny}",
+        "get_weather: {python: handlers.weather:get_weather}",
+    )
+    path.write_text(text)
+    arun(examples, live, "apply", "--yes")
+    code, out, _ = arun(examples, live, "replay", "travel-helper/")
+    assert code == 1
+    assert "run with --allow-python-handlers" in out
+    code, out, _ = arun(examples, live, "replay", "travel-helper/", "--allow-python-handlers")
+    assert code == 0, out
+    data = read_transcript(examples / ".arun/transcripts/travel-helper/weather-lookup.yaml", "t")
+    assert data["turns"][0]["steps"][0]["calls"][0]["output"] == {
+        "city": "Lisbon",
+        "temperature": 21,
+        "unit": "celsius",
+    }
+    path.write_text(text.replace("handlers.weather:get_weather", "handlers.weather:broken"))
+    code, out, _ = arun(examples, live, "replay", "travel-helper/", "--allow-python-handlers")
+    assert code == 1
+    assert "the Python handler handlers.weather:broken raised RuntimeError: no forecast today" in out

@@ -258,6 +258,11 @@ def apply(
     help="With --compare: reply texts at least this similar count as equal.",
 )
 @click.option("--allow-orphans", is_flag=True, help="With --compare: goldens without a scenario do not fail.")
+@click.option(
+    "--allow-python-handlers",
+    is_flag=True,
+    help="Run tool-output handlers ({python: module:function}) from modules inside the project.",
+)
 @click.pass_obj
 def replay(
     obj: Context,
@@ -280,6 +285,7 @@ def replay(
     force: bool,
     text_similarity: float | None,
     allow_orphans: bool,
+    allow_python_handlers: bool,
 ) -> int:
     """Replay scenarios through threads and runs, check their expectations, write one transcript each.
 
@@ -315,6 +321,7 @@ def replay(
         force=force,
         text_similarity=text_similarity,
         allow_orphans=allow_orphans,
+        allow_python_handlers=allow_python_handlers,
     )
     return run_replay(obj.root, ApiOptions(base_url, api_key, local), options)
 

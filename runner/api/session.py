@@ -52,7 +52,9 @@ class Api:
                     raise explain(exc, what, self.base_url) from None
                 wait = _retry_after(exc) or delay
             except openai.APIConnectionError as exc:
-                if attempt == self.attempts:
+                # A refused or dropped connection is retried twice, not six times: a server that is not
+                # there should be said so within a second.
+                if attempt >= min(self.attempts, 3):
                     raise explain(exc, what, self.base_url) from None
                 wait = delay
             self.sleep(min(wait, 20.0))

@@ -17,6 +17,7 @@ from runner.errors import RunnerError
 from runner.project.load import require_project
 from runner.replay import report
 from runner.replay.engine import AssistantsEngine, Stopper
+from runner.replay.handlers import Handlers
 from runner.replay.play import Outcome
 from runner.replay.runner import Selection, plan_jobs, run_all, select
 from runner.replay.targets import resolve_targets, uploaded_attachments
@@ -49,6 +50,7 @@ class ReplayOptions:
     force: bool = False
     text_similarity: float | None = None
     allow_orphans: bool = False
+    allow_python_handlers: bool = False
 
 
 def _resolve(root: Path, path: Path) -> Path:
@@ -84,7 +86,10 @@ def run_replay(root: Path, api_options: ApiOptions, options: ReplayOptions) -> i
                 click.echo(report.progress_line(name, outcome, color=color), color=color)
 
         with uploaded_attachments(api, root, scenarios) as attachments:
-            results = run_all(api, engine, jobs, targets, attachments, out_dir, options.jobs, progress)
+            handlers = Handlers(project.root, options.allow_python_handlers)
+            results = run_all(
+                api, engine, jobs, targets, attachments, out_dir, options.jobs, progress, handlers
+            )
         requests = api.counter.requests
     seconds = time.perf_counter() - started
     line = report.summary_line(results, requests, seconds)

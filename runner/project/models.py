@@ -105,6 +105,18 @@ class Assistant:
 
 
 @dataclass(frozen=True)
+class PythonHandler:
+    """A tool output computed by a function in the project (`{python: "pkg.module:function"}`)."""
+
+    module: str
+    function: str
+    path: str  # the module's file, project-relative
+
+    def __str__(self) -> str:
+        return f"{self.module}:{self.function}"
+
+
+@dataclass(frozen=True)
 class Attachment:
     file: str
     tools: tuple[str, ...]

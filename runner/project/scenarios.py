@@ -15,6 +15,7 @@ from runner.project.models import (
     Assistant,
     Attachment,
     Expectation,
+    PythonHandler,
     Scenario,
     Source,
     Turn,
@@ -24,6 +25,7 @@ from runner.project.paths import PathProblem, resolve_file
 from runner.project.yamlpos import Document
 
 TEXT_KINDS = ("contains", "not_contains", "equals", "regex")
+HANDLER = re.compile(r"^(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<function>[A-Za-z_]\w*)$")
 
 
 class ScenarioChecker:
@@ -92,7 +94,10 @@ class ScenarioChecker:
         path: JsonPath = ("turns", index)
         self._run((*path, "run"), raw.get("run", {}), assistant)
         user = self._user((*path, "user"), raw["user"])
-        outputs = raw.get("tool_outputs", {})
+        outputs = {
+            name: self._output((*path, "tool_outputs", name), value)
+            for name, value in raw.get("tool_outputs", {}).items()
+        }
         if assistant is not None:
             for name in outputs:
                 if name not in assistant.function_names:
@@ -116,6 +121,31 @@ class ScenarioChecker:
             tool_outputs=dict(outputs),
             expect=tuple(e for e in expectations if e is not None),
         )
+
+    def _output(self, path: JsonPath, value: Any) -> Any:
+        """A static output, or a Python handler: a mapping whose only key is `python`."""
+        if not (isinstance(value, dict) and list(value) == ["python"]):
+            return value
+        spec = value["python"]
+        match = HANDLER.match(spec) if isinstance(spec, str) else None
+        if match is None:
+            self.fail(
+                (*path, "python"),
+                f"{spec!r} is not module:function (for example handlers.weather:get_weather)",
+            )
+            return value
+        module = match["module"]
+        for candidate in (module.replace(".", "/") + ".py", module.replace(".", "/") + "/__init__.py"):
+            try:
+                rel = resolve_file(self.root, candidate)
+            except PathProblem:
+                continue
+            return PythonHandler(module, match["function"], rel)
+        self.fail(
+            (*path, "python"),
+            f"no module {module!r} in the project (looked for {module.replace('.', '/')}.py)",
+        )
+        return value
 
     def _user(self, path: JsonPath, raw: str | dict[str, Any]) -> UserMessage:
         if isinstance(raw, str):

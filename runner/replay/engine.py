@@ -10,6 +10,7 @@ Every run this engine starts ends terminal, or is cancelled by it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -31,7 +32,15 @@ class Stopper:
 
     reason: str | None = None
     active: dict[str, str] = field(default_factory=dict)  # run id -> thread id
+    streams: set[Any] = field(default_factory=set)  # open event streams, closed to unblock their readers
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def close_streams(self) -> None:
+        with self.lock:
+            streams = list(self.streams)
+        for stream in streams:
+            with contextlib.suppress(Exception):
+                stream.close()
 
     def stop(self, reason: str) -> None:
         self.reason = self.reason or reason
@@ -142,6 +151,8 @@ class AssistantsEngine:
             self._track(state)
             self._poll(state, deadline)
             return
+        with self.stopper.lock:
+            self.stopper.streams.add(response)
         try:
             for event in _events(response):
                 state.see_event(event.event, event.data.model_dump(mode="json") if event.data else {})
@@ -156,6 +167,8 @@ class AssistantsEngine:
         else:
             dropped = False
         finally:
+            with self.stopper.lock:
+                self.stopper.streams.discard(response)
             response.close()
         if state.run_id is None and state.thread_id is not None:
             # The stream broke before it named the run (create-thread-and-run sends the thread first).

@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from runner.errors import ApiError
-from runner.project.models import Scenario, Turn
+from runner.project.models import PythonHandler, Scenario, Turn
 from runner.replay.collect import TurnState
 from runner.replay.engine import AssistantsEngine, Conversation
 from runner.replay.expect import Observed, Result, ToolUse, check_all
+from runner.replay.handlers import Handlers
 from runner.replay.transcript import Placeholders, replies, run_section, steps, tool_uses
 
 TRANSIENT_FAILURES = ("rate_limit_exceeded", "server_error")
@@ -53,26 +55,42 @@ def message_for(turn: Turn, file_ids: Mapping[str, str]) -> dict[str, Any]:
 
 
 class _Outputs:
-    """Tool outputs for one turn: the scenario's values; an explicit error output where it has none."""
+    """Tool outputs for one turn: the scenario's values or handlers; an explicit error output where it has
+    none, so the run can finish and the turn records why it failed."""
 
-    def __init__(self, turn: Turn) -> None:
+    def __init__(self, turn: Turn, handlers: Handlers | None) -> None:
         self.turn = turn
+        self.handlers = handlers
         self.missing: list[str] = []
+        self.problems: list[str] = []
 
     def __call__(self, calls: list[dict[str, Any]]) -> list[dict[str, str]]:
         outputs = []
         for call in calls:
-            name = (call.get("function") or {}).get("name", "")
-            if name in self.turn.tool_outputs:
-                value = self.turn.tool_outputs[name]
+            function = call.get("function") or {}
+            name = function.get("name", "")
+            value = self.turn.tool_outputs.get(name)
+            if name not in self.turn.tool_outputs:
+                self.missing.append(name)
+                text = json.dumps({"error": f"arun: the scenario gives no output for the function {name!r}"})
+            elif isinstance(value, PythonHandler):
+                handlers = self.handlers or Handlers(Path("."), allowed=False)
+                text, problem = handlers.output(name, value, _arguments(function.get("arguments")))
+                if problem:
+                    self.problems.append(problem)
+            else:
                 text = (
                     value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
                 )
-            else:
-                self.missing.append(name)
-                text = json.dumps({"error": f"arun: the scenario gives no output for the function {name!r}"})
             outputs.append({"tool_call_id": call["id"], "output": text})
         return outputs
+
+
+def _arguments(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return text
 
 
 def _settings(scenario: Scenario, turn: Turn) -> dict[str, Any]:
@@ -89,7 +107,11 @@ def _user_data(turn: Turn) -> Any:
 
 
 def play(
-    engine: AssistantsEngine, scenario: Scenario, target: Target, attachments: Mapping[str, str] | None = None
+    engine: AssistantsEngine,
+    scenario: Scenario,
+    target: Target,
+    attachments: Mapping[str, str] | None = None,
+    handlers: Handlers | None = None,
 ) -> Outcome:
     ids = Placeholders(target.file_labels)
     conv = Conversation(target.id, target.search, target.instructions)
@@ -105,7 +127,7 @@ def play(
         if engine.stopper.reason is not None:
             result, error = "interrupted", f"stopped before turn {turn.index + 1} ({engine.stopper.reason})"
             break
-        outputs = _Outputs(turn)
+        outputs = _Outputs(turn, handlers)
         settings = _settings(scenario, turn)
         try:
             state = engine.run_turn(conv, message_for(turn, attachments or {}), settings, outputs)
@@ -125,7 +147,7 @@ def play(
             result, error = "error", f"turn {turn.index + 1}: {exc}"
             break
         stopped = state.cancelled_by_arun is not None
-        entry, turn_failures = _turn_entry(turn, state, settings, outputs.missing, ids, check=not stopped)
+        entry, turn_failures = _turn_entry(turn, state, settings, outputs, ids, check=not stopped)
         turns.append(entry)
         usage.append({"turn": turn.index + 1, **state.usage})
         failures.extend(turn_failures)
@@ -155,7 +177,7 @@ def _turn_entry(
     turn: Turn,
     state: TurnState,
     settings: dict[str, Any],
-    missing: list[str],
+    outputs: _Outputs,
     ids: Placeholders,
     *,
     check: bool,
@@ -167,9 +189,18 @@ def _turn_entry(
     uses = tuple(ToolUse(kind, name, args) for kind, name, args in tool_uses(state))
     reply_text = "\n".join(r["text"] for r in reply_data)
     results = check_all(turn.expect, Observed(run["status"], reply_text, uses, tuple(cited))) if check else []
-    for name in missing:
-        detail = f"the scenario gives no output for {name!r}; arun sent an error output instead"
-        results.append(Result("tool_outputs", name, False, detail))
+    # Problems with the outputs arun sent come first: they explain the expectations that fail after them.
+    sent = [
+        Result(
+            "tool_outputs",
+            name,
+            False,
+            f"the scenario gives no output for {name!r}; arun sent an error output instead",
+        )
+        for name in outputs.missing
+    ]
+    sent += [Result("tool_outputs", "python handler", False, problem) for problem in outputs.problems]
+    results = sent + results
     if check and run["status"] != "completed" and not any(e.kind == "status" for e in turn.expect):
         why = f" ({run['reason']})" if run.get("reason") else ""
         results.append(Result("status", "completed", False, f"the run ended {run['status']}{why}"))

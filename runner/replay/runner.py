@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
+import os
+import signal
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +19,7 @@ from runner.api.session import Api
 from runner.errors import RunnerError
 from runner.project.models import Project, Scenario
 from runner.replay.engine import AssistantsEngine
+from runner.replay.handlers import Handlers
 from runner.replay.play import Outcome, Target, play
 from runner.transcript.io import write_transcript
 
@@ -63,42 +68,71 @@ def run_all(
     out_dir: Path,
     workers: int,
     progress: Callable[[str, Outcome], None],
+    handlers: Handlers | None = None,
 ) -> list[tuple[str, Outcome]]:
     stopper = engine.stopper
     results: dict[str, Outcome] = {}
 
     def one(name: str, scenario: Scenario) -> Outcome:
         start = time.perf_counter()
-        outcome = play(engine, scenario, targets[scenario.assistant], attachments)
+        outcome = play(engine, scenario, targets[scenario.assistant], attachments, handlers)
         outcome.seconds = time.perf_counter() - start
         write_transcript(out_dir / f"{name}.yaml", outcome.data)
         return outcome
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="arun-replay")
     pending: dict[Future[Outcome], str] = {}
-    try:
-        for name, scenario in jobs:
-            pending[pool.submit(one, name, scenario)] = name
-        while pending:
-            done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
-            for future in done:
-                name = pending.pop(future)
-                results[name] = future.result()
-                progress(name, results[name])
-    except KeyboardInterrupt:
-        stopper.stop("interrupted (Ctrl-C)")
-        cancel_active(engine)
-        for future in list(pending):
-            if future.cancel():
-                pending.pop(future)
-        for future in pending:  # workers write what they have, marked interrupted
-            name = pending[future]
+
+    def collect(futures: list[Future[Outcome]]) -> None:
+        for future in futures:
+            name = pending.pop(future)
             results[name] = future.result()
             progress(name, results[name])
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+
+    with _ctrl_c_as_flag() as interrupted:
+        try:
+            for name, scenario in jobs:
+                pending[pool.submit(one, name, scenario)] = name
+            while pending and not interrupted.is_set():
+                done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                collect(list(done))
+            if interrupted.is_set():
+                click.echo(
+                    "Stopping: cancelling the active runs (Ctrl-C again quits without waiting).", err=True
+                )
+                stopper.stop("interrupted (Ctrl-C)")
+                cancel_active(engine)
+                stopper.close_streams()
+                collect(
+                    [f for f in pending if not f.cancel()]
+                )  # workers write what they have, marked interrupted
+                raise KeyboardInterrupt
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
     return [(name, results[name]) for name, _ in jobs if name in results]
+
+
+@contextmanager
+def _ctrl_c_as_flag() -> Iterator[threading.Event]:
+    """Ctrl-C sets a flag instead of raising wherever the main thread happens to be: a KeyboardInterrupt
+    inside concurrent.futures' own locking can leave a future's lock held and hang every worker. A second
+    Ctrl-C quits at once."""
+    flag = threading.Event()
+
+    def handler(signum: int, frame: object) -> None:
+        if flag.is_set():
+            os._exit(130)
+        flag.set()
+
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread (library use): keep Python's default behaviour
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def cancel_active(engine: AssistantsEngine) -> None:

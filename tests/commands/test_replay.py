@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -28,21 +29,24 @@ from ..conftest import REPO, write
 from .conftest import TEST_KEY, Server
 
 
-def start(tmp_path: Path, name: str = "server", **runs: object) -> tuple[EmbeddedServer, Path]:
+@contextmanager
+def serving(tmp_path: Path, name: str = "server", **runs: object) -> Iterator[Server]:
+    """The local server on a loopback port with tiny model time, an access log, and an SDK client."""
     log = tmp_path / f"{name}.jsonl"
-    handle = log.open("a", encoding="utf-8")
     settings = RunSettings(**{"model_time": 0.01, **runs})  # type: ignore[arg-type]
-    server = EmbeddedServer(tmp_path / f"{name}.db", TEST_KEY, access_log=handle, runs=settings).start()
-    return server, log
+    with (
+        log.open("a", encoding="utf-8") as handle,
+        EmbeddedServer(tmp_path / f"{name}.db", TEST_KEY, access_log=handle, runs=settings) as server,
+    ):
+        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+        yield Server(server.base_url, TEST_KEY, log, client)
+        client.close()
 
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Server]:
-    server, log = start(tmp_path)
-    client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
-    yield Server(server.base_url, TEST_KEY, log, client)
-    client.close()
-    server.stop()
+    with serving(tmp_path) as server:
+        yield server
 
 
 @pytest.fixture
@@ -163,7 +167,7 @@ def test_missing_tool_output_is_an_explicit_error_output(examples: Path, live: S
     call = data["turns"][0]["steps"][0]["calls"][0]
     assert call["output"] == {"error": "arun: the scenario gives no output for the function 'get_weather'"}
     assert data["turns"][0]["run"]["status"] == "completed"
-    assert {k: v for k, v in data["turns"][0]["expectations"][-1].items() if k != "detail"} == {
+    assert {k: v for k, v in data["turns"][0]["expectations"][0].items() if k != "detail"} == {
         "check": "tool_outputs",
         "expected": "get_weather",
         "passed": False,
@@ -176,10 +180,8 @@ def test_incomplete_and_failed_runs_are_recorded_with_their_reason(examples: Pat
         "scenarios/limits.yaml",
         "assistant: novel-guide\nrun: {max_prompt_tokens: 256}\nturns:\n  - user: How did Odile keep the light working?\n    expect: [{status: incomplete}]\n",
     )
-    server, log = start(tmp_path, "failing", faults=Faults.parse(["run_failed=1.0"], seed=1))
-    try:
-        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
-        live = Server(server.base_url, TEST_KEY, log, client)
+    with serving(tmp_path, "failing", faults=Faults.parse(["run_failed=1.0"], seed=1)) as live:
+        client = live.client
         arun(examples, live, "apply", "--yes")
         code, _, _ = arun(examples, live, "replay", "math-tutor/seed-jane-doe")
         assert code == 1
@@ -188,26 +190,18 @@ def test_incomplete_and_failed_runs_are_recorded_with_their_reason(examples: Pat
         assert run["status"] == "failed" and run["retried"] == 1
         assert run["reason"].split(":")[0] in ("server_error", "rate_limit_exceeded")
         assert active_runs(tmp_path / "failing.db", client) == []
-    finally:
-        server.stop()
-    live_server, log = start(tmp_path, "limits")
-    try:
-        client = openai.OpenAI(base_url=live_server.base_url, api_key=TEST_KEY, max_retries=0)
-        live = Server(live_server.base_url, TEST_KEY, log, client)
+    with serving(tmp_path, "limits") as live:
+        client = live.client
         arun(examples, live, "apply", "--yes")
         assert arun(examples, live, "replay", "limits")[0] == 0
         data = read_transcript(examples / ".arun/transcripts/limits.yaml", "t")
         assert data["turns"][0]["run"]["status"] == "incomplete"
         assert data["turns"][0]["run"]["reason"] == "max_prompt_tokens"
-    finally:
-        live_server.stop()
 
 
 def test_timeout_cancels_the_run(examples: Path, tmp_path: Path) -> None:
-    server, log = start(tmp_path, "slow", model_time=30.0)
-    try:
-        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
-        live = Server(server.base_url, TEST_KEY, log, client)
+    with serving(tmp_path, "slow", model_time=5.0) as live:
+        client = live.client
         arun(examples, live, "apply", "--yes")
         code, _out, _ = arun(examples, live, "replay", "math-tutor/seed-jane-doe", "--timeout", "1")
         assert code == 1
@@ -216,17 +210,13 @@ def test_timeout_cancels_the_run(examples: Path, tmp_path: Path) -> None:
         assert data["turns"][0]["run"]["status"] == "cancelled"
         assert data["turns"][0]["run"]["cancelled_by_arun"] == "timeout"
         assert active_runs(tmp_path / "slow.db", client) == []
-    finally:
-        server.stop()
 
 
 def test_ctrl_c_cancels_every_run_and_exits_130(examples: Path, tmp_path: Path) -> None:
-    server, log = start(tmp_path, "ctrlc", model_time=30.0)
-    try:
-        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
-        live = Server(server.base_url, TEST_KEY, log, client)
+    with serving(tmp_path, "ctrlc", model_time=5.0) as live:
+        client = live.client
         arun(examples, live, "apply", "--yes")
-        env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": TEST_KEY}
+        env = {**os.environ, "OPENAI_BASE_URL": live.base_url, "OPENAI_API_KEY": TEST_KEY}
         proc = subprocess.Popen(
             [sys.executable, "-m", "runner", "-C", str(examples), "replay", "-j", "6"],
             env=env,
@@ -243,7 +233,7 @@ def test_ctrl_c_cancels_every_run_and_exits_130(examples: Path, tmp_path: Path) 
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
-        assert "Interrupted." in err
+        assert "Stopping: cancelling the active runs" in err and "Interrupted." in err
         assert (
             "STOPPED math-tutor/seed-jane-doe (1 turn): turn 1: run cancelled by arun (interrupted (Ctrl-C))"
             in out
@@ -251,8 +241,6 @@ def test_ctrl_c_cancels_every_run_and_exits_130(examples: Path, tmp_path: Path) 
         assert active_runs(tmp_path / "ctrlc.db", client) == []
         data = read_transcript(examples / ".arun/transcripts/math-tutor/follow-up.yaml", "t")
         assert data["result"] == "interrupted"
-    finally:
-        server.stop()
 
 
 def test_unknown_scenario_and_unapplied_assistant(examples: Path, live: Server) -> None:
@@ -297,13 +285,10 @@ def test_two_hundred_scenarios_under_injected_faults(examples: Path, tmp_path: P
     faults = Faults.parse(
         ["rate_limit=0.1", "server_error=0.05", "drop_stream=0.02", "run_failed=0.05"], seed=7
     )
-    server, log = start(tmp_path, "faults", faults=faults)
-    try:
-        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=5)
-        live = Server(server.base_url, TEST_KEY, log, client)
+    with serving(tmp_path, "faults", faults=faults) as live:
         assert arun(examples, live, "apply", "--yes")[0] == 0
         # In a process of its own: 16 replay threads beside the server's would all share one GIL here.
-        env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": TEST_KEY}
+        env = {**os.environ, "OPENAI_BASE_URL": live.base_url, "OPENAI_API_KEY": TEST_KEY}
         done = subprocess.run(
             [sys.executable, "-m", "runner", "-C", str(examples), "replay", "load/", "-j", "16"],
             env=env,
@@ -321,11 +306,9 @@ def test_two_hundred_scenarios_under_injected_faults(examples: Path, tmp_path: P
             assert data["result"] == "failed", data.get("error")
             assert any(t["run"].get("reason") for t in data["turns"])
         assert code == (1 if problems else 0)
-        statuses = [json.loads(line)["status"] for line in log.read_text().splitlines()]
+        statuses = [json.loads(line)["status"] for line in live.log.read_text().splitlines()]
         assert 429 in statuses and 500 in statuses  # the faults really fired, and were retried through
         assert active_runs(tmp_path / "faults.db") == []  # the database: the API is injecting faults
-    finally:
-        server.stop()
 
 
 def test_the_committed_goldens_match_a_fresh_replay(examples: Path, live: Server) -> None:
@@ -397,3 +380,35 @@ def test_attachments_are_uploaded_for_the_replay_and_deleted_after(examples: Pat
         "attachments": [{"file": "notes/tide.md", "tools": ["file_search"]}],
     }
     assert {f.id for f in live.client.files.list()} == before
+
+
+def test_python_handlers_run_only_when_allowed(examples: Path, live: Server) -> None:
+    write(
+        examples,
+        "handlers/weather.py",
+        "def get_weather(arguments):\n"
+        "    return {'city': arguments['city'], 'temperature': 21, 'unit': 'celsius'}\n\n"
+        "def broken(arguments):\n    raise RuntimeError('no forecast today')\n",
+    )
+    path = examples / "scenarios/travel-helper/weather-lookup.yaml"
+    text = path.read_text().replace(
+        "get_weather: {city: Lisbon, temperature: 21, unit: celsius, conditions: sunny}",
+        "get_weather: {python: handlers.weather:get_weather}",
+    )
+    path.write_text(text)
+    arun(examples, live, "apply", "--yes")
+    code, out, _ = arun(examples, live, "replay", "travel-helper/")
+    assert code == 1
+    assert "run with --allow-python-handlers" in out
+    code, out, _ = arun(examples, live, "replay", "travel-helper/", "--allow-python-handlers")
+    assert code == 0, out
+    data = read_transcript(examples / ".arun/transcripts/travel-helper/weather-lookup.yaml", "t")
+    assert data["turns"][0]["steps"][0]["calls"][0]["output"] == {
+        "city": "Lisbon",
+        "temperature": 21,
+        "unit": "celsius",
+    }
+    path.write_text(text.replace("handlers.weather:get_weather", "handlers.weather:broken"))
+    code, out, _ = arun(examples, live, "replay", "travel-helper/", "--allow-python-handlers")
+    assert code == 1
+    assert "the Python handler handlers.weather:broken raised RuntimeError: no forecast today" in out

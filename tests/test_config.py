@@ -7,7 +7,7 @@ import pytest
 from runner.config import NO_KEY, Backend, read_environment, resolve_settings
 from runner.errors import ConfigError, HostedApiGone
 
-SECRET = "sk-test-not-a-real-key-0123456789"
+SECRET = "test-not-a-real-key-0123456789"
 
 
 def test_nothing_configured_means_the_embedded_local_server(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from runner.server.embedded import EmbeddedServer
 
 from ..conftest import REPO
 
-TEST_KEY = "sk-test-local-0000000000000000000000"
+TEST_KEY = "test-local-key-0000000000000000000"
 
 
 @dataclass

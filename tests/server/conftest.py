@@ -24,7 +24,7 @@ from runner.server.app import Limits
 from runner.server.embedded import EmbeddedServer
 from runner.server.validation import subset
 
-API_KEY = "sk-test-made-up-local-key"
+API_KEY = "test-made-up-local-key"
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 
 ROUTE_SCHEMAS: list[tuple[str, str, str]] = [

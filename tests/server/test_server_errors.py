@@ -9,12 +9,12 @@ from runner.server.exceptions import RateLimited
 
 
 def test_wrong_key_is_refused_without_echoing_it(server: EmbeddedServer, contract: Contract) -> None:
-    wrong = "sk-wrong-key-0123456789"
+    wrong = "test-wrong-key-0123456789"
     with pytest.raises(openai.AuthenticationError) as caught:
         make_client(server, contract, api_key=wrong).beta.assistants.list()
     body = caught.value.body
     assert body["code"] == "invalid_api_key" and body["type"] == "invalid_request_error"  # type: ignore[index]
-    assert body["message"] == "Incorrect API key provided: sk-****************6789."  # type: ignore[index]
+    assert body["message"] == "Incorrect API key provided: tes******************6789."  # type: ignore[index]
     assert wrong not in str(body)
     contract.assert_clean()
 

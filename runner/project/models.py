@@ -154,6 +154,7 @@ class Scenario:
     description: str | None
     run: Mapping[str, Any]
     turns: tuple[Turn, ...]
+    expect: tuple[Expectation, ...] = ()  # over the whole conversation
 
     def run_settings(self, turn: Turn) -> dict[str, Any]:
         """The run settings of one turn: the scenario's, overridden key by key by the turn's."""

@@ -57,6 +57,10 @@ class ScenarioChecker:
             )
         self._run(("run",), self.data.get("run", {}), assistant)
         turns = [self._turn(index, raw, assistant) for index, raw in enumerate(self.data["turns"])]
+        overall = [
+            self._expectation(("expect", j), item, assistant)
+            for j, item in enumerate(self.data.get("expect", []))
+        ]
         if self.problems:
             return None
         return Scenario(
@@ -66,6 +70,7 @@ class ScenarioChecker:
             description=self.data.get("description"),
             run=dict(self.data.get("run", {})),
             turns=tuple(t for t in turns if t is not None),
+            expect=tuple(e for e in overall if e is not None),
         )
 
     def _run(self, path: JsonPath, run: Mapping[str, Any], assistant: Assistant | None) -> None:

@@ -122,6 +122,7 @@ def play(
     turns: list[dict[str, Any]] = []
     usage: list[dict[str, Any]] = []
     failures: list[str] = []
+    observed: list[Observed] = []
     result, error = "passed", None
     for turn in scenario.turns:
         if engine.stopper.reason is not None:
@@ -147,7 +148,8 @@ def play(
             result, error = "error", f"turn {turn.index + 1}: {exc}"
             break
         stopped = state.cancelled_by_arun is not None
-        entry, turn_failures = _turn_entry(turn, state, settings, outputs, ids, check=not stopped)
+        entry, turn_failures, seen = _turn_entry(turn, state, settings, outputs, ids, check=not stopped)
+        observed.append(seen)
         turns.append(entry)
         usage.append({"turn": turn.index + 1, **state.usage})
         failures.extend(turn_failures)
@@ -157,6 +159,10 @@ def play(
                 f"turn {turn.index + 1}: run cancelled by arun ({state.cancelled_by_arun})",
             )
             break
+    overall: list[Result] = []
+    if scenario.expect and result == "passed" and observed:
+        overall = check_all(scenario.expect, _whole(observed))
+        failures += [_failure("scenario", r) for r in overall if not r.passed]
     if result == "passed" and failures:
         result = "failed"
     data["result"] = result
@@ -164,6 +170,8 @@ def play(
         data["error"] = error
         failures.insert(0, error)
     data["turns"] = turns
+    if overall:
+        data["expectations"] = [r.to_data() for r in overall]
     data["usage"] = {
         "turns": usage,
         "total": {
@@ -181,14 +189,16 @@ def _turn_entry(
     ids: Placeholders,
     *,
     check: bool,
-) -> tuple[dict[str, Any], list[str]]:
-    """The turn as transcript data and its failures; a turn arun cut short is recorded, not judged."""
+) -> tuple[dict[str, Any], list[str], Observed]:
+    """The turn as transcript data, its failures, and what it showed; a turn arun cut short is recorded,
+    not judged."""
     run = run_section(state, settings, ids)
     step_data = steps(state, ids)
     reply_data, cited = replies(state, ids)
     uses = tuple(ToolUse(kind, name, args) for kind, name, args in tool_uses(state))
     reply_text = "\n".join(r["text"] for r in reply_data)
-    results = check_all(turn.expect, Observed(run["status"], reply_text, uses, tuple(cited))) if check else []
+    seen = Observed(run["status"], reply_text, uses, tuple(cited))
+    results = check_all(turn.expect, seen) if check else []
     # Problems with the outputs arun sent come first: they explain the expectations that fail after them.
     sent = [
         Result(
@@ -204,12 +214,7 @@ def _turn_entry(
     if check and run["status"] != "completed" and not any(e.kind == "status" for e in turn.expect):
         why = f" ({run['reason']})" if run.get("reason") else ""
         results.append(Result("status", "completed", False, f"the run ended {run['status']}{why}"))
-    label = f"turn {turn.index + 1}"
-    failures = [
-        f"{label}: {r.check} {json.dumps(r.expected, ensure_ascii=False)}: {r.detail}"
-        for r in results
-        if not r.passed
-    ]
+    failures = [_failure(f"turn {turn.index + 1}", r) for r in results if not r.passed]
     entry = {
         "turn": turn.index + 1,
         "user": _user_data(turn),
@@ -218,4 +223,18 @@ def _turn_entry(
         "reply": reply_data,
         "expectations": [r.to_data() for r in results],
     }
-    return entry, failures
+    return entry, failures, seen
+
+
+def _failure(where: str, result: Result) -> str:
+    return f"{where}: {result.check} {json.dumps(result.expected, ensure_ascii=False)}: {result.detail}"
+
+
+def _whole(turns: list[Observed]) -> Observed:
+    """The conversation as one: every reply, every tool call and citation, and the last run's status."""
+    return Observed(
+        status=turns[-1].status,
+        reply="\n".join(t.reply for t in turns if t.reply),
+        tools=tuple(use for t in turns for use in t.tools),
+        cited_files=tuple(path for t in turns for path in t.cited_files),
+    )

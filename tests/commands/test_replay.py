@@ -412,3 +412,22 @@ def test_python_handlers_run_only_when_allowed(examples: Path, live: Server) -> 
     code, out, _ = arun(examples, live, "replay", "travel-helper/", "--allow-python-handlers")
     assert code == 1
     assert "the Python handler handlers.weather:broken raised RuntimeError: no forecast today" in out
+
+
+def test_scenario_level_expectations_see_the_whole_conversation(examples: Path, live: Server) -> None:
+    path = examples / "scenarios/math-tutor/follow-up.yaml"
+    path.write_text(path.read_text() + "  - contains: '84'\n  - no_tool_called: code_interpreter\n")
+    arun(examples, live, "apply", "--yes")
+    code, out, _ = arun(examples, live, "replay", "math-tutor/follow-up")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        'FAIL    math-tutor/follow-up (3 turns): scenario: no_tool_called "code_interpreter": '
+        "'code_interpreter' was called"
+    )
+    data = read_transcript(examples / ".arun/transcripts/math-tutor/follow-up.yaml", "t")
+    assert [(e["check"], e["passed"]) for e in data["expectations"]] == [
+        ("tool_called", True),
+        ("not_contains", True),
+        ("contains", True),  # "84" is in turn 1's reply, checked over all replies
+        ("no_tool_called", False),
+    ]

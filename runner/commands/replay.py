@@ -96,6 +96,8 @@ def run_replay(root: Path, api_options: ApiOptions, options: ReplayOptions) -> i
     if options.as_json:
         click.echo(report.as_json(results, requests), nl=False)
     else:
+        if sys.stdout.isatty():  # in CI the per-scenario lines above are the record
+            click.echo("\n" + report.table(results), nl=False)
         click.echo(line)
     if options.junit:
         write_junit(_resolve(root, options.junit), "arun replay", report.junit_cases(results))

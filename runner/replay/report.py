@@ -84,3 +84,15 @@ def as_json(results: Sequence[tuple[str, Outcome]], requests: int) -> str:
         ],
     }
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def table(results: Sequence[tuple[str, Outcome]]) -> str:
+    """A summary table for a terminal: one row per scenario with its result, turns and wall time."""
+    rows = [("scenario", "result", "turns", "seconds")]
+    rows += [(n, o.result, str(len(o.data["turns"])), f"{o.seconds:.1f}") for n, o in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}" for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n"

@@ -86,8 +86,16 @@ class EmbeddedServer:
         self.port = int(sock.getsockname()[1])
         self._backend = Backend(self.db_path, self._runs)
         app = create_app(self._settings, self._backend)
+        # A short graceful shutdown: open streams get two seconds, then the loop cancels what is left
+        # (runs in flight are recovered at the next start) before the store is closed under it.
         config = uvicorn.Config(
-            app, host=self._host, port=self._port, log_level="warning", lifespan="off", access_log=False
+            app,
+            host=self._host,
+            port=self._port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=2,
         )
         server = uvicorn.Server(config)
         self._server = server
@@ -106,7 +114,7 @@ class EmbeddedServer:
     def stop(self) -> None:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
-            self._thread.join(timeout=10)
+            self._thread.join(timeout=30)
         if self._backend is not None:
             self._backend.close()
         self._server = self._thread = self._backend = None

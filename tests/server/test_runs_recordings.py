@@ -19,24 +19,13 @@ import openai
 import pytest
 from conftest import API_KEY, shared_path
 from runs_support import RunContract, start_server
-from test_server_recordings import PREFIX, _map, _shape
+from test_server_recordings import PREFIX, _learn, _map, _shape
 
 from runner.server.embedded import EmbeddedServer
 
 # Part 1's id shapes plus tool call ids, which runs add.
 ID = re.compile(r"^(asst_|thread_|msg_|run_|step_|call_|file-|vs_|vsfb_)[A-Za-z0-9]+$")
 SETTLED = ("requires_action", "completed", "failed", "cancelled", "expired", "incomplete")
-
-
-def _learn(recorded: Any, actual: Any, ids: dict[str, str]) -> None:
-    if isinstance(recorded, dict) and isinstance(actual, dict):
-        for key in recorded.keys() & actual.keys():
-            _learn(recorded[key], actual[key], ids)
-    elif isinstance(recorded, list) and isinstance(actual, list):
-        for r, a in zip(recorded, actual, strict=False):
-            _learn(r, a, ids)
-    elif isinstance(recorded, str) and isinstance(actual, str) and ID.match(recorded) and recorded not in ids:
-        ids[recorded] = actual
 
 
 def _events(body: list[str] | str) -> list[tuple[str, Any]]:
@@ -131,7 +120,7 @@ def _replay(name: str, server: EmbeddedServer, contract: RunContract) -> int:
                 recorded_events = _events(recorded)
                 assert _stream_shape(actual_events) == _stream_shape(recorded_events), where
                 for (_, r), (_, a) in zip(recorded_events, actual_events, strict=False):
-                    _learn(r, a, ids)
+                    _learn(r, a, ids, ID)
                 continue
             actual = response.json()
             if isinstance(recorded, dict) and isinstance(recorded.get("data"), list):
@@ -141,7 +130,7 @@ def _replay(name: str, server: EmbeddedServer, contract: RunContract) -> int:
                 assert _shape(actual)[2][:1] == _shape(recorded)[2][:1], where
             else:
                 assert _shape(actual) == _shape(recorded), where
-            _learn(recorded, actual, ids)
+            _learn(recorded, actual, ids, ID)
     return len(entries)
 
 

@@ -20,14 +20,20 @@ ID = re.compile(r"^(asst_|thread_|msg_|run_|step_|file-|vs_|vsfb_)[A-Za-z0-9]+$"
 PREFIX = "https://api.openai.com/v1"
 
 
-def _learn(recorded: Any, actual: Any, ids: dict[str, str]) -> None:
+def _learn(recorded: Any, actual: Any, ids: dict[str, str], pattern: re.Pattern[str] = ID) -> None:
+    """Map each recorded id (matching `pattern`) to the id our server returned in the same place."""
     if isinstance(recorded, dict) and isinstance(actual, dict):
         for key in recorded.keys() & actual.keys():
-            _learn(recorded[key], actual[key], ids)
+            _learn(recorded[key], actual[key], ids, pattern)
     elif isinstance(recorded, list) and isinstance(actual, list):
         for r, a in zip(recorded, actual, strict=False):
-            _learn(r, a, ids)
-    elif isinstance(recorded, str) and isinstance(actual, str) and ID.match(recorded) and recorded not in ids:
+            _learn(r, a, ids, pattern)
+    elif (
+        isinstance(recorded, str)
+        and isinstance(actual, str)
+        and pattern.match(recorded)
+        and recorded not in ids
+    ):
         ids[recorded] = actual
 
 

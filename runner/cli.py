@@ -427,6 +427,12 @@ def diff(
     is_flag=True,
     help="Do not run code_interpreter code (steps still appear, with a note instead of output).",
 )
+@click.option(
+    "--unsafe-code-execution",
+    is_flag=True,
+    help="Run code from a real model even where the sandbox has no boundary (no bubblewrap): it then runs "
+    "as the server's user, with limits but with access to its files and network. See docs/sandbox.md.",
+)
 @click.pass_obj
 def serve(
     obj: Context,
@@ -440,6 +446,7 @@ def serve(
     faults: tuple[str, ...],
     seed: int,
     no_code_execution: bool,
+    unsafe_code_execution: bool,
 ) -> int:
     """Run the local Assistants API server (Assistants v2, Files, Vector stores) under /v1.
 
@@ -465,6 +472,7 @@ def serve(
         faults=faults,
         seed=seed,
         code_execution=not no_code_execution,
+        unsafe_code_execution=unsafe_code_execution,
     )
     return run_serve(options, obj.root)
 

@@ -72,6 +72,9 @@ ROOTS = [
     "RunStepObject",
     "ListRunStepsResponse",
     "AssistantStreamEvent",
+    # models (GET /models, GET /models/{model})
+    "ListModelsResponse",
+    "Model",
 ]
 
 REF_PREFIX = "#/components/schemas/"

@@ -21,7 +21,6 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 
-
 @dataclass
 class Answer:
     status: int = 200

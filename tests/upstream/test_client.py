@@ -56,26 +56,32 @@ def test_429_is_retried_after_retry_after_then_answered() -> None:
     ("status", "code"), [(429, "rate_limit_exceeded"), (500, "server_error"), (503, "server_error")]
 )
 def test_a_failure_that_persists_fails_the_step_with_its_code(status: int, code: str) -> None:
-    with ScriptedUpstream([Answer(status, {"error": {"message": "busy"}})] * 4) as up:
-        with pytest.raises(ModelFailure) as caught:
-            _ask(up, retries=3)
+    with (
+        ScriptedUpstream([Answer(status, {"error": {"message": "busy"}})] * 4) as up,
+        pytest.raises(ModelFailure) as caught,
+    ):
+        _ask(up, retries=3)
     assert len(up.requests) == 4
     assert caught.value.code == code
     assert caught.value.message == f"the upstream answered {status}: busy (after 4 attempts)"
 
 
 def test_a_timeout_is_retried_then_reported() -> None:
-    with ScriptedUpstream([Answer(chunks=text_chunks("late"), delay=1.0)] * 2) as up:
-        with pytest.raises(ModelFailure) as caught:
-            _ask(up, retries=1, timeout=0.2)
+    with (
+        ScriptedUpstream([Answer(chunks=text_chunks("late"), delay=1.0)] * 2) as up,
+        pytest.raises(ModelFailure) as caught,
+    ):
+        _ask(up, retries=1, timeout=0.2)
     assert caught.value.code == "server_error" and "did not answer within" in caught.value.message
     assert len(up.requests) == 2
 
 
 def test_a_stream_dropped_midway_fails_without_a_retry() -> None:
-    with ScriptedUpstream([Answer(chunks=text_chunks("one two three"), cut_after=2)] * 2) as up:
-        with pytest.raises(ModelFailure) as caught:
-            _ask(up)
+    with (
+        ScriptedUpstream([Answer(chunks=text_chunks("one two three"), cut_after=2)] * 2) as up,
+        pytest.raises(ModelFailure) as caught,
+    ):
+        _ask(up)
     assert caught.value.code == "server_error" and "before the answer was complete" in caught.value.message
     assert len(up.requests) == 1  # chunks had been relayed: asking again would repeat them
 
@@ -87,16 +93,20 @@ def test_a_context_overflow_is_not_retried() -> None:
             "code": "context_length_exceeded",
         }
     }
-    with ScriptedUpstream([Answer(400, body)]) as up:
-        with pytest.raises(ContextOverflow, match="maximum context length"):
-            _ask(up)
+    with (
+        ScriptedUpstream([Answer(400, body)]) as up,
+        pytest.raises(ContextOverflow, match="maximum context length"),
+    ):
+        _ask(up)
     assert len(up.requests) == 1
 
 
 def test_a_refusal_is_reported_as_it_came() -> None:
-    with ScriptedUpstream([Answer(401, {"error": {"message": "Incorrect API key provided"}})]) as up:
-        with pytest.raises(ModelFailure, match="answered 401: Incorrect API key provided"):
-            _ask(up)
+    with (
+        ScriptedUpstream([Answer(401, {"error": {"message": "Incorrect API key provided"}})]) as up,
+        pytest.raises(ModelFailure, match="answered 401: Incorrect API key provided"),
+    ):
+        _ask(up)
     assert len(up.requests) == 1
 
 

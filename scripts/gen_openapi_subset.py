@@ -75,6 +75,10 @@ ROOTS = [
     # models (GET /models, GET /models/{model})
     "ListModelsResponse",
     "Model",
+    # Chat Completions (the Responses-server issue)
+    "CreateChatCompletionRequest",
+    "CreateChatCompletionResponse",
+    "CreateChatCompletionStreamResponse",
 ]
 
 REF_PREFIX = "#/components/schemas/"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from runner.server.handlers import assistants as a
+from runner.server.handlers import chat as c
 from runner.server.handlers import files as f
 from runner.server.handlers import models as m
 from runner.server.handlers import runs as r
@@ -64,4 +65,6 @@ ROUTES = [
     # Models: the names the server answers for. {model:path}, since fine-tuned ids hold colons and slashes.
     Route("/models", m.list_models, methods=["GET"]),
     Route("/models/{model:path}", m.retrieve_model, methods=["GET"]),
+    # Chat Completions (stored completions are not served: no GET/POST/DELETE on /chat/completions/{id}).
+    Route("/chat/completions", c.create_chat_completion, methods=["POST"]),
 ]

@@ -233,3 +233,19 @@ class CodeResult:
 
 class CodeRunner(Protocol):
     def run(self, code: str) -> CodeResult: ...
+
+
+class ModelFailure(Exception):
+    """The model could not give its step (an upstream that kept failing, a recorded answer missing): the run
+    fails with `last_error` {code, message}, `code` being one the API uses (server_error,
+    rate_limit_exceeded)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ContextOverflow(Exception):
+    """The prompt does not fit: over `max_prompt_tokens` even with only the latest message, or longer than
+    the model's context. The run ends `incomplete` (reason max_prompt_tokens); nothing is written."""

@@ -59,6 +59,7 @@ ROUTE_SCHEMAS: list[tuple[str, str, str]] = [
     ("POST", r"/vector_stores/[^/]+/search", "VectorStoreSearchResultsPage"),
     ("GET", r"/models", "ListModelsResponse"),
     ("GET", r"/models/.+", "Model"),
+    ("POST", r"/chat/completions", "CreateChatCompletionResponse"),
 ]
 
 

@@ -75,7 +75,8 @@ async def get_response(request: Request) -> Response:
     faults(request)
     include = _include(request)
     response = backend(request).responses.load(path(request, "response_id"))
-    shown: dict[str, Any] = public({**response, "_include": [*(response.get("_include") or []), *include]})
+    # What `include` reveals is this request's to ask for, not the creating request's.
+    shown: dict[str, Any] = public({**response, "_include": include})
     return answer(shown)
 
 

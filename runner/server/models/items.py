@@ -172,14 +172,10 @@ def _is_user(item: Mapping[str, Any]) -> bool:
 
 
 def missing_outputs(items: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The call ids of this turn's function calls that no function_call_output answers."""
-    last_user = max((n for n, i in enumerate(items) if _is_user(i)), default=-1)
+    """The call ids of function calls that no function_call_output answers (the real API refuses to go on
+    from a function call without its output)."""
     answered = {i["call_id"] for i in items if i.get("type") == "function_call_output"}
-    return [
-        i["call_id"]
-        for i in items[last_user + 1 :]
-        if i.get("type") == "function_call" and i["call_id"] not in answered
-    ]
+    return [i["call_id"] for i in items if i.get("type") == "function_call" and i["call_id"] not in answered]
 
 
 def arguments_json(arguments: str) -> str:

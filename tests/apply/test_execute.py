@@ -79,7 +79,7 @@ def test_a_deletion_planned_while_unused_spares_what_uses_it_now(
 def test_a_write_that_meets_a_deleted_object_plans_again(
     project: Path, live: tuple[Api, openai.OpenAI, ApiOptions], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    api, client, options = live
+    _, client, options = live
     stray = stray_upload(client, (project / "data/t.csv").read_bytes())
     deleted: list[str] = []
 

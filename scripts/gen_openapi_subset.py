@@ -72,6 +72,10 @@ ROOTS = [
     "RunStepObject",
     "ListRunStepsResponse",
     "AssistantStreamEvent",
+    # Chat Completions (the Responses-server issue)
+    "CreateChatCompletionRequest",
+    "CreateChatCompletionResponse",
+    "CreateChatCompletionStreamResponse",
 ]
 
 REF_PREFIX = "#/components/schemas/"

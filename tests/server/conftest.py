@@ -57,6 +57,7 @@ ROUTE_SCHEMAS: list[tuple[str, str, str]] = [
     ("POST", r"/vector_stores/[^/]+/file_batches/[^/]+/cancel", "VectorStoreFileBatchObject"),
     ("GET", r"/vector_stores/[^/]+/file_batches/[^/]+/files", "ListBatchFilesResponse"),
     ("POST", r"/vector_stores/[^/]+/search", "VectorStoreSearchResultsPage"),
+    ("POST", r"/chat/completions", "CreateChatCompletionResponse"),
 ]
 
 

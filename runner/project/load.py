@@ -85,7 +85,11 @@ def load_project(root: Path, paths: Sequence[Path] = (), *, cwd: Path | None = N
         )
     assistant_files = _yaml_files(root / ASSISTANTS_DIR)
     scenario_files = _yaml_files(root / SCENARIOS_DIR)
-    selected = _selected(root, paths, (cwd or root).resolve()) if paths else set(assistant_files) | set(scenario_files)
+    selected = (
+        _selected(root, paths, (cwd or root).resolve())
+        if paths
+        else set(assistant_files) | set(scenario_files)
+    )
 
     problems: list[Diagnostic] = []
     keys: dict[str, Path] = {}

@@ -13,9 +13,8 @@ from runner.api.session import Api, open_api
 from runner.apply.execute import Executor
 from runner.apply.plan import Plan
 from runner.apply.render import plan_json, render_plan
-from runner.commands.plan import ApiOptions, make_plan, print_plan
+from runner.commands.plan import ApiOptions, check_assistants, make_plan, print_plan
 from runner.errors import ApiError, RunnerError
-from runner.project.load import require_project
 from runner.term import color_enabled
 
 MAX_ROUNDS = 6
@@ -75,7 +74,7 @@ def run_apply(
     as_json: bool = False,
     hook: Callable[[str], None] | None = None,
 ) -> int:
-    require_project(root)
+    check_assistants(root)
     with open_api(options.settings(root), announce=not as_json) as api:
         plan = make_plan(api, root, prune=prune)
         if plan.empty:

@@ -83,6 +83,13 @@ ROOTS = [
     "DeletedConversationResource",
     "ConversationItem",
     "ConversationItemList",
+    # models (GET /models, GET /models/{model})
+    "ListModelsResponse",
+    "Model",
+    # Chat Completions (the Responses-server issue)
+    "CreateChatCompletionRequest",
+    "CreateChatCompletionResponse",
+    "CreateChatCompletionStreamResponse",
 ]
 
 # Request bodies the spec writes inline on an operation rather than as a named schema: name -> (path, method).

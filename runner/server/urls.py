@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from runner.server.handlers import assistants as a
+from runner.server.handlers import chat as ch
 from runner.server.handlers import conversations as c
 from runner.server.handlers import files as f
+from runner.server.handlers import models as m
 from runner.server.handlers import responses as rs
 from runner.server.handlers import runs as r
 from runner.server.handlers import vector_stores as v
@@ -78,4 +80,9 @@ ROUTES = [
     Route(f"{_CONV}/items", c.list_conversation_items, methods=["GET"]),
     Route(f"{_CONV}/items/{{item_id}}", c.get_conversation_item, methods=["GET"]),
     Route(f"{_CONV}/items/{{item_id}}", c.delete_conversation_item, methods=["DELETE"]),
+    # Models: the names the server answers for. {model:path}, since fine-tuned ids hold colons and slashes.
+    Route("/models", m.list_models, methods=["GET"]),
+    Route("/models/{model:path}", m.retrieve_model, methods=["GET"]),
+    # Chat Completions (stored completions are not served: no GET/POST/DELETE on /chat/completions/{id}).
+    Route("/chat/completions", ch.create_chat_completion, methods=["POST"]),
 ]

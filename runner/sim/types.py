@@ -154,6 +154,9 @@ class ModelInput:
     # model; an Assistants thread does not). The simulator ignores them and does not count them, so that
     # one scenario gets the same answers and usage on both protocols; a real model sees them.
     earlier_steps: tuple[tuple[int, ToolCallsStep], ...] = ()
+    # The API's response_format (Assistants, Chat Completions) or text.format (Responses), as sent; a JSON
+    # format makes the final message JSON (runner/sim/structured.py). None, "auto" or text: plain text.
+    response_format: Mapping[str, Any] | str | None = None
 
     def tool(self, kind: str) -> Mapping[str, Any] | None:
         return next((t for t in self.tools if t.get("type") == kind), None)
@@ -234,3 +237,19 @@ class CodeResult:
 
 class CodeRunner(Protocol):
     def run(self, code: str) -> CodeResult: ...
+
+
+class ModelFailure(Exception):
+    """The model could not give its step (an upstream that kept failing, a recorded answer missing): the run
+    fails with `last_error` {code, message}, `code` being one the API uses (server_error,
+    rate_limit_exceeded)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ContextOverflow(Exception):
+    """The prompt does not fit: over `max_prompt_tokens` even with only the latest message, or longer than
+    the model's context. The run ends `incomplete` (reason max_prompt_tokens); nothing is written."""

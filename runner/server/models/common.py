@@ -30,6 +30,7 @@ _ID_SHAPES = {
     "fs": ("fs_", "0123456789abcdef", 50),
     "ci": ("ci_", "0123456789abcdef", 48),
     "cntr": ("cntr_", "0123456789abcdef", 48),
+    "chatcmpl": ("chatcmpl-", _ALNUM, 29),
 }
 
 

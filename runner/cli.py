@@ -339,9 +339,10 @@ def replay(
 )
 @click.option(
     "--include",
-    type=click.Choice(["usage"]),
+    type=click.Choice(["usage", "spec_hash", "api"]),
     multiple=True,
-    help="Also compare a section that is ignored by default (token usage).",
+    help="Also compare what is shown only as context by default: token usage, the assistant's spec hash, "
+    "the protocol (api). Repeatable.",
 )
 @click.option(
     "--text-similarity",
@@ -366,7 +367,8 @@ def diff(
 ) -> int:
     """Compare two sets of transcripts, scenario by scenario and turn by turn.
 
-    Everything compares except token usage; structure (statuses, tool calls and their JSON arguments,
+    Everything compares except token usage, the assistant's spec hash and the protocol (shown as
+    context; --include compares them); structure (statuses, tool calls and their JSON arguments,
     expectation outcomes) exactly, reply text exactly unless --text-similarity allows a tolerance.
     Exits 0 when the sets match, 1 when they differ (a scenario changed, is new, or lost its golden).
 
@@ -381,7 +383,7 @@ def diff(
         golden,
         new,
         fmt=fmt,  # type: ignore[arg-type]  # click.Choice guarantees one of the literals
-        include_usage="usage" in include,
+        include=include,
         text_similarity=text_similarity,
         allow_orphans=allow_orphans,
         junit=junit,

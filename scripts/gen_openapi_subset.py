@@ -72,6 +72,9 @@ ROOTS = [
     "RunStepObject",
     "ListRunStepsResponse",
     "AssistantStreamEvent",
+    # models (GET /models, GET /models/{model})
+    "ListModelsResponse",
+    "Model",
     # Chat Completions (the Responses-server issue)
     "CreateChatCompletionRequest",
     "CreateChatCompletionResponse",

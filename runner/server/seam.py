@@ -90,6 +90,7 @@ def model_input(
         messages=tuple(to_sim_message(m) for m in truncate(messages, run.get("truncation_strategy"))),
         steps=steps,
         parallel_tool_calls=bool(run.get("parallel_tool_calls", True)),
+        response_format=run.get("response_format"),
     )
 
 

@@ -150,6 +150,9 @@ class ModelInput:
     steps: tuple[ToolCallsStep, ...] = ()
     parallel_tool_calls: bool = True
     max_tokens: int | None = None  # the completion tokens this step may write; None: no limit
+    # The API's response_format (Assistants, Chat Completions) or text.format (Responses), as sent; a JSON
+    # format makes the final message JSON (runner/sim/structured.py). None, "auto" or text: plain text.
+    response_format: Mapping[str, Any] | str | None = None
 
     def tool(self, kind: str) -> Mapping[str, Any] | None:
         return next((t for t in self.tools if t.get("type") == kind), None)

@@ -26,9 +26,11 @@ EXIT_INTERRUPTED = 130
 class Context:
     """What the top-level options decide, handed to every command."""
 
-    def __init__(self, root: Path, debug: bool) -> None:
+    def __init__(self, root: Path, debug: bool, cwd: Path | None = None) -> None:
         self.root = root
         self.debug = debug
+        # Where relative paths on the command line start: the current folder, or -C DIR.
+        self.cwd = cwd or root
 
 
 class ArunGroup(click.Group):
@@ -82,13 +84,12 @@ def _debug_requested(ctx: click.Context) -> bool:
     "-C",
     "--directory",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Project root: the folder holding assistants/, scenarios/ and transcripts/.",
+    help="Project root: the folder holding assistants/, scenarios/ and transcripts/ "
+    "(default: the nearest folder upward from here that holds assistants/).",
 )
 @click.option("--debug", is_flag=True, help="Show the traceback of unexpected errors.")
 @click.pass_context
-def cli(ctx: click.Context, directory: Path, debug: bool) -> None:
+def cli(ctx: click.Context, directory: Path | None, debug: bool) -> None:
     """Assistants as code: validate, plan and apply assistants, replay scenarios, diff transcripts.
 
     \b
@@ -96,7 +97,13 @@ def cli(ctx: click.Context, directory: Path, debug: bool) -> None:
       arun validate
       arun -C path/to/project validate assistants/math-tutor.yaml
     """
-    ctx.obj = Context(root=directory.resolve(), debug=debug)
+    from runner.config import find_root
+
+    if directory is not None:
+        ctx.obj = Context(root=directory.resolve(), debug=debug)
+    else:
+        here = Path.cwd()
+        ctx.obj = Context(root=find_root(here), debug=debug, cwd=here)
 
 
 @cli.command()
@@ -117,7 +124,7 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     """
     from runner.commands.validate import run_validate
 
-    return run_validate(obj.root, list(paths), as_json=as_json)
+    return run_validate(obj.root, list(paths), as_json=as_json, cwd=obj.cwd)
 
 
 def api_options(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -218,6 +218,7 @@ class ResponseEngine:
             parallel_tool_calls=bool(response.get("parallel_tool_calls", True)),
             max_tokens=None if limit is None else limit - used,
             earlier_steps=earlier,
+            response_format=response["text"]["format"],
         )
         while prompt_tokens(inp) > CONTEXT_WINDOW:
             if response.get("truncation") != "auto" or len(inp.messages) <= 1:

@@ -407,3 +407,15 @@ def test_async_create_stream_and_conversation(fast: EmbeddedServer, rc: Response
             assert len(items.data) == 2
 
     asyncio.run(scenario())
+
+
+def test_parse_answers_a_json_schema_format_with_valid_json(api: openai.OpenAI) -> None:
+    from pydantic import BaseModel
+
+    class Animals(BaseModel):
+        animal_data_list: list[str]
+
+    parsed = api.responses.parse(model="gpt-4o", input="List three animals.", text_format=Animals)
+    assert parsed.status == "completed"
+    assert isinstance(parsed.output_parsed, Animals)
+    assert parsed.text.format.type == "json_schema"  # type: ignore[union-attr]

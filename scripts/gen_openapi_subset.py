@@ -72,6 +72,13 @@ ROOTS = [
     "RunStepObject",
     "ListRunStepsResponse",
     "AssistantStreamEvent",
+    # models (GET /models, GET /models/{model})
+    "ListModelsResponse",
+    "Model",
+    # Chat Completions (the Responses-server issue)
+    "CreateChatCompletionRequest",
+    "CreateChatCompletionResponse",
+    "CreateChatCompletionStreamResponse",
 ]
 
 REF_PREFIX = "#/components/schemas/"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Literal
 
@@ -23,7 +23,7 @@ def run_diff(
     new: Path,
     *,
     fmt: Format = "text",
-    include_usage: bool = False,
+    include: Collection[str] = (),
     text_similarity: float | None = None,
     allow_orphans: bool = False,
     junit: Path | None = None,
@@ -32,7 +32,7 @@ def run_diff(
     for label, folder in (("GOLDEN", golden), ("NEW", new)):
         if not folder.is_dir():
             raise RunnerError(f"{label} {folder} is not a folder of transcripts")
-    options = Options(include_usage, text_similarity, allow_orphans, owns)
+    options = Options(frozenset(include), text_similarity, allow_orphans, owns)
     result = compare_sets(golden, new, options)
     emit(result, fmt)
     if junit is not None:

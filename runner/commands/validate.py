@@ -10,8 +10,8 @@ import click
 from runner.project.load import load_project
 
 
-def run_validate(root: Path, paths: list[Path], *, as_json: bool = False) -> int:
-    result = load_project(root, paths)
+def run_validate(root: Path, paths: list[Path], *, as_json: bool = False, cwd: Path | None = None) -> int:
+    result = load_project(root, paths, cwd=cwd)
     if as_json:
         report = {
             "valid": result.ok,

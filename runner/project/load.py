@@ -36,14 +36,13 @@ def _yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in YAML_SUFFIXES and p.is_file())
 
 
-def _selected(root: Path, paths: Sequence[Path]) -> set[Path]:
+def _selected(root: Path, paths: Sequence[Path], base: Path) -> set[Path]:
     chosen: set[Path] = set()
     for given in paths:
-        target = given if given.is_absolute() else root / given
+        target = given if given.is_absolute() else base / given
         if not target.exists():
-            raise RunnerError(
-                f"{given}: no such file or folder (paths are relative to the project root {root})"
-            )
+            start = f"the project root {root}" if base == root else f"the current folder {base}"
+            raise RunnerError(f"{given}: no such file or folder (paths are relative to {start})")
         target = target.resolve()
         kind = next((d for d in (ASSISTANTS_DIR, SCENARIOS_DIR) if target.is_relative_to(root / d)), None)
         if kind is None:
@@ -74,17 +73,23 @@ def _parse(root: Path, path: Path, schema: str, problems: list[Diagnostic]) -> D
     return None if found else doc
 
 
-def load_project(root: Path, paths: Sequence[Path] = ()) -> LoadResult:
-    """Load and check the project. With `paths`, only those files' problems are reported (and only those
-    scenarios loaded); assistants are always read, since scenarios refer to them."""
+def load_project(root: Path, paths: Sequence[Path] = (), *, cwd: Path | None = None) -> LoadResult:
+    """Load and check the project. With `paths` (relative to `cwd`, default the root), only those files'
+    problems are reported (and only those scenarios loaded); assistants are always read, since scenarios
+    refer to them."""
     root = root.resolve()
     if not paths and not (root / ASSISTANTS_DIR).is_dir() and not (root / SCENARIOS_DIR).is_dir():
         raise RunnerError(
-            f"no {ASSISTANTS_DIR}/ or {SCENARIOS_DIR}/ folder in {root}: run arun from the project root, or pass -C DIR"
+            f"no {ASSISTANTS_DIR}/ or {SCENARIOS_DIR}/ folder in {root}: run arun inside a project (it looks "
+            "upward from the current folder), pass -C DIR, or start one with `arun init`"
         )
     assistant_files = _yaml_files(root / ASSISTANTS_DIR)
     scenario_files = _yaml_files(root / SCENARIOS_DIR)
-    selected = _selected(root, paths) if paths else set(assistant_files) | set(scenario_files)
+    selected = (
+        _selected(root, paths, (cwd or root).resolve())
+        if paths
+        else set(assistant_files) | set(scenario_files)
+    )
 
     problems: list[Diagnostic] = []
     keys: dict[str, Path] = {}
@@ -132,10 +137,25 @@ def load_project(root: Path, paths: Sequence[Path] = ()) -> LoadResult:
     return LoadResult(project=project, diagnostics=reported, files_checked=len(selected))
 
 
+def _refuse(problems: Sequence[Diagnostic], what: str) -> None:
+    listing = "\n".join(d.format() for d in problems)
+    raise ValidationFailed(f"{what} {len(problems)} problem(s):\n{listing}")
+
+
 def require_project(root: Path, paths: Sequence[Path] = ()) -> Project:
     """For commands that act on the project: any problem stops them before they touch an API."""
     result = load_project(root, paths)
     if not result.ok:
-        listing = "\n".join(d.format() for d in result.diagnostics)
-        raise ValidationFailed(f"the project has {len(result.diagnostics)} problem(s):\n{listing}")
+        _refuse(result.diagnostics, "the project has")
     return result.project
+
+
+def require_assistants(root: Path) -> tuple[Project, int]:
+    """For plan and apply, which act on the assistants only: a problem in an assistant stops them, one in a
+    scenario does not (replay refuses it). Returns the project and how many scenario problems there are."""
+    result = load_project(root)
+    prefix = ASSISTANTS_DIR + "/"
+    own = [d for d in result.diagnostics if d.path.startswith(prefix)]
+    if own:
+        _refuse(own, "the assistants have")
+    return result.project, len(result.diagnostics)

@@ -74,13 +74,3 @@ class TurnState:
     def required_calls(self) -> list[dict[str, Any]]:
         action = self.run.get("required_action") or {}
         return list((action.get("submit_tool_outputs") or {}).get("tool_calls") or [])
-
-
-def message_text(message: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
-    texts: list[str] = []
-    annotations: list[dict[str, Any]] = []
-    for part in message.get("content") or []:
-        if part.get("type") == "text":
-            texts.append(part["text"]["value"])
-            annotations.extend(part["text"].get("annotations") or [])
-    return "\n".join(texts), annotations

@@ -14,7 +14,9 @@ from runner.replay.collect import TurnState
 from runner.replay.engine import AssistantsEngine, Conversation
 from runner.replay.expect import Observed, Result, ToolUse, check_all
 from runner.replay.handlers import Handlers
-from runner.replay.transcript import Placeholders, replies, run_section, steps, tool_uses
+from runner.transcript.assistants import API, replies, run_section, steps, tool_uses
+from runner.transcript.form import Placeholders
+from runner.transcript.io import FORMAT
 
 TRANSIENT_FAILURES = ("rate_limit_exceeded", "server_error")
 
@@ -113,11 +115,14 @@ def play(
     attachments: Mapping[str, str] | None = None,
     handlers: Handlers | None = None,
 ) -> Outcome:
-    ids = Placeholders(target.file_labels)
+    # Files the scenario attached are shown by their project path too, like the assistant's own.
+    attached = {file_id: path for path, file_id in (attachments or {}).items()}
+    ids = Placeholders({**target.file_labels, **attached})
     conv = Conversation(target.id, target.search, target.instructions)
-    data: dict[str, Any] = {"transcript": 1, "scenario": scenario.name}
+    data: dict[str, Any] = {"transcript": FORMAT, "scenario": scenario.name}
     if scenario.description:
         data["description"] = scenario.description
+    data["api"] = API
     data["assistant"] = {"key": target.key, "spec_hash": target.spec_hash or "", "model": target.model}
     turns: list[dict[str, Any]] = []
     usage: list[dict[str, Any]] = []

@@ -10,10 +10,11 @@ from pathlib import Path
 import click
 
 from runner.api.session import Api
-from runner.apply.desired import SHORT_HASH, desired_assistant, parse_upload_name
+from runner.apply.desired import SHORT_HASH, desired_assistant
 from runner.apply.remote import read_assistants
 from runner.errors import RunnerError
 from runner.project.models import Project, Scenario
+from runner.replay.labels import file_labels
 from runner.replay.play import Target
 
 ATTACHMENT_MARK = "arun-replay"
@@ -29,16 +30,7 @@ def resolve_targets(api: Api, project: Project, scenarios: Iterable[Scenario]) -
             f"assistant(s) {names} not found on the API (as arun-managed): run `arun apply` first"
         )
     desired = {k: desired_assistant(project.root, project.assistants[k]) for k in keys}
-    labels: dict[str, dict[str, str]] = {k: {} for k in keys}
-    if any(d.search_files or d.code_files for d in desired.values()):
-        for item in api.list_all("listing files", api.client.files.list, purpose="assistants", limit=10_000):
-            parsed = parse_upload_name(item.filename)
-            if parsed is None or parsed.key not in desired:
-                continue
-            want = desired[parsed.key]
-            for file in (*want.search_files, *want.code_files):
-                if file.short == parsed.short:
-                    labels[parsed.key][item.id] = file.path
+    labels = {k: file_labels(api, managed[k][0], desired[k]) for k in keys}
     targets = {}
     for key in keys:
         remote = managed[key][0]

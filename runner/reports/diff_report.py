@@ -32,6 +32,10 @@ def _heading(section: Section) -> str:
     return f"{section.title} (user: {user!r})" if user else section.title
 
 
+def _context(scenario: ScenarioDiff) -> str:
+    return "not compared: " + "; ".join(scenario.context)
+
+
 def render_text(result: DiffResult, *, color: bool = False) -> str:
     def paint(text: str, fg: str) -> str:
         return click.style(text, fg=fg) if color else text
@@ -40,6 +44,8 @@ def render_text(result: DiffResult, *, color: bool = False) -> str:
     out: list[str] = []
     for scenario in result.scenarios:
         if scenario.status == "same":
+            if scenario.context:  # the assistant changed and its behaviour did not: worth a line
+                out.append(f"= {scenario.name}: same ({_context(scenario)})")
             continue
         mark, fg = marks[scenario.status]
         note = _NOTES.get(scenario.status)
@@ -47,6 +53,8 @@ def render_text(result: DiffResult, *, color: bool = False) -> str:
         out.append(
             paint(f"{mark} {scenario.name}: {scenario.status}{allowed}", fg) + (f" ({note})" if note else "")
         )
+        if scenario.context:
+            out.append(f"  {_context(scenario)}")
         for section in scenario.sections:
             out.append(f"  {_heading(section)}:")
             for line in section.diff:
@@ -60,11 +68,13 @@ def render_text(result: DiffResult, *, color: bool = False) -> str:
 def render_markdown(result: DiffResult) -> str:
     out = [f"### arun diff: {summary_line(result)}", ""]
     for scenario in result.scenarios:
-        if scenario.status == "same":
+        if scenario.status == "same" and not scenario.context:
             continue
         note = _NOTES.get(scenario.status)
         out.append(f"#### `{scenario.name}`: {scenario.status}" + (f" ({note})" if note else ""))
         out.append("")
+        if scenario.context:
+            out.extend(["not compared: " + "; ".join(f"`{c}`" for c in scenario.context), ""])
         for section in scenario.sections:
             out.extend([f"**{_heading(section)}**", "", "```diff", *section.diff, "```", ""])
     return "\n".join(out).rstrip("\n") + "\n"
@@ -75,6 +85,7 @@ def _scenario_json(result: DiffResult, scenario: ScenarioDiff) -> dict[str, Any]
         "name": scenario.name,
         "status": scenario.status,
         "failing": result.failing(scenario),
+        "context": list(scenario.context),
         "sections": [
             {"title": s.title, "turn": s.turn, "user": s.user, "diff": "\n".join(s.diff)}
             for s in scenario.sections

@@ -1,9 +1,10 @@
 """The run engine: drives runs forward in the background on the server's event loop, one model step at a
 time through the seam (runner/server/seam.py), and publishes every change as a stream event.
 
-Timing: each model step (a tool-call step or the final message) takes `model_time` seconds, spread evenly
-over its deltas, so text arrives at a token pace; a new run waits a tenth of that in `queued`. Between
-deltas the engine re-reads the run, so a cancel or an expiry takes effect within one delta.
+Timing: the model paces its own stream (the simulator, `runner.sim.stream.SimulatedModel`, spreads each
+step over `model_time` seconds); a new run waits a tenth of that in `queued`. Between deltas the engine
+re-reads the run, so a cancel or an expiry takes effect within one delta: the engine then closes the
+model's stream and keeps what was written.
 
 The engine never depends on a stream: runs go on to their terminal state whether or not anyone listens.
 """
@@ -12,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Coroutine
+from contextlib import aclosing
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from runner.server.faults import Faults
@@ -26,24 +28,29 @@ from runner.server.seam import StoreRetriever, model_input, search_store_ids, st
 from runner.server.streaming import (
     Bus,
     EventStreamResponse,
-    call_deltas,
     delta_annotation,
     segment,
     step_delta,
     streamed,
-    text_pieces,
+    tool_call_delta,
 )
 from runner.sim import (
+    ContextOverflow,
     MessageStep,
     Model,
+    ModelEvent,
+    ModelFailure,
     ModelInput,
     Sandbox,
-    Simulator,
+    SimulatedModel,
+    StepDone,
+    StepStart,
+    TextDelta,
+    ToolCallDelta,
     ToolCallsStep,
-    clip_to_tokens,
-    count_tokens,
     execute_builtin_calls,
     needs_outputs,
+    prompt_tokens,
     tool_call_to_api,
 )
 
@@ -82,7 +89,7 @@ class Engine:
         self.assistants = assistants
         self.vector_stores = vector_stores
         self.settings = settings
-        self.model: Model = model or Simulator()
+        self.model: Model = model or SimulatedModel(settings.model_time)
         self.sandbox = Sandbox(enabled=settings.code_execution)
         self.bus = Bus()
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -120,6 +127,18 @@ class Engine:
             await self._drive(run_id, announce_queued)
         except asyncio.CancelledError:
             raise  # the server is stopping: the run is left for start-up recovery
+        except ModelFailure as failure:
+            # The model could not answer (an upstream that kept failing, a recorded answer missing).
+            log.warning("run %s failed: %s", run_id, failure.message)
+            run = self.runs.load(run_id)
+            if run["status"] not in TERMINAL:
+                error = {"code": failure.code, "message": failure.message}
+                self._emit_run(self.runs.finish(run, "failed", last_error=error))
+        except ContextOverflow as overflow:
+            log.warning("run %s ended incomplete: %s", run_id, overflow)
+            run = self.runs.load(run_id)
+            if run["status"] not in TERMINAL:
+                self._emit_run(self.runs.finish(run, "incomplete", reason="max_prompt_tokens"))
         except Exception:
             log.exception("run %s failed inside the engine", run_id)
             run = self.runs.load(run_id)
@@ -168,21 +187,29 @@ class Engine:
             return
         while True:
             inp = self._input(run)
-            out = self.model.step(inp)
             limit = run.get("max_prompt_tokens")
-            if limit is not None and run["_prompt_tokens"] + out.usage.prompt_tokens > limit:
+            if limit is not None and run["_prompt_tokens"] + prompt_tokens(inp) > limit:
+                # Checked before the model is asked, from the same deterministic count the simulator uses.
                 self._emit_run(self.runs.finish(run, "incomplete", reason="max_prompt_tokens"))
                 return
-            if isinstance(out, MessageStep):
-                await self._message_step(run, out)
-                return
-            limit = run.get("max_completion_tokens")
-            if limit is not None and run["_completion_tokens"] + out.usage.completion_tokens > limit:
-                self._emit_run(self.runs.finish(run, "incomplete", reason="max_completion_tokens"))
-                return
-            run = await self._tool_step(run, inp, out)
+            run = await self._step(run, inp)
             if run is None:
                 return
+
+    async def _step(self, run: dict[str, Any], inp: ModelInput) -> dict[str, Any] | None:
+        """One model step, consumed as it streams; the run to go on with, or None once it stopped."""
+        async with aclosing(self.model.stream(inp)) as events:
+            async for event in events:
+                if isinstance(event, StepStart):
+                    if event.kind == "message":
+                        await self._message_step(run, inp, events)
+                        return None
+                    return await self._tool_step(run, inp, events)
+                if isinstance(event, StepDone):
+                    # Nothing written: the step did not fit into max_completion_tokens.
+                    self._emit_run(self.runs.finish(run, "incomplete", reason="max_completion_tokens"))
+                    return None
+        raise RuntimeError("the model's stream ended without a StepDone")
 
     def _input(self, run: dict[str, Any]) -> ModelInput:
         messages = [
@@ -191,34 +218,64 @@ class Engine:
             if not (m["role"] == "assistant" and m["run_id"] == run["id"])
         ]
         steps = tuple(step_from_json(s) for s in run["_steps"])
-        return model_input(run, messages, steps)
+        limit = run.get("max_completion_tokens")
+        budget = None if limit is None else limit - run["_completion_tokens"]
+        return replace(model_input(run, messages, steps), max_tokens=budget)
 
     def _count(self, run: dict[str, Any], prompt: int, completion: int) -> None:
         run["_prompt_tokens"] += prompt
         run["_completion_tokens"] += completion
 
     async def _tool_step(
-        self, started: dict[str, Any], inp: ModelInput, out: ToolCallsStep
+        self, started: dict[str, Any], inp: ModelInput, events: AsyncGenerator[ModelEvent, None]
     ) -> dict[str, Any] | None:
         run: dict[str, Any] | None = started
         assert run is not None
-        ids = [new_id("call") for _ in out.calls]
+        ids: list[str] = []
+        started_calls: set[int] = set()
         step = self.runs.steps.create(run, "tool_calls", {"type": "tool_calls", "tool_calls": []})
         self._emit_step(run, "thread.run.step.created", step)
         self._emit_step(run, "thread.run.step.in_progress", step)
-        deltas = [
-            delta
-            for index, (call, call_id) in enumerate(zip(out.calls, ids, strict=True))
-            for delta in call_deltas(index, call, call_id, inp)
-        ]
-        for delta in deltas:
-            await self._pause(self.settings.model_time / len(deltas))
+        finished: StepDone | None = None
+        async for event in events:
+            if isinstance(event, StepDone):
+                finished = event
+                break
+            if not isinstance(event, ToolCallDelta):
+                continue
             if (run := self._checkpoint(run["id"])) is None:
                 return None
-            self.bus.publish(run["id"], "thread.run.step.delta", step_delta(step["id"], [delta]))
+            # Calls may start out of order (the upstream adapter relays a built-in call once it is whole).
+            first = event.index not in started_calls
+            started_calls.add(event.index)
+            ids.extend(new_id("call") for _ in range(len(ids), event.index + 1))
+            delta = tool_call_delta(event, ids[event.index], first, inp)
+            if delta is not None:
+                self.bus.publish(run["id"], "thread.run.step.delta", step_delta(step["id"], [delta]))
+        if finished is None or not isinstance(finished.step, ToolCallsStep):
+            raise RuntimeError("a tool step's stream must end with its ToolCallsStep")
+        out = finished.step
+        ids.extend(new_id("call") for _ in range(len(ids), len(out.calls)))
+        if finished.finish == "length":
+            self.runs.steps.save(step)
+            self._emit_run(self.runs.finish(run, "incomplete", reason="max_completion_tokens"))
+            return None
         step["step_details"]["tool_calls"] = [
             tool_call_to_api(c, i, inp) for c, i in zip(out.calls, ids, strict=True)
         ]
+        if needs_outputs(out) and len(out.function_calls) < len(out.calls):
+            # A real model may call a built-in tool and the client's functions in one step: the built-ins
+            # run now, so that the step waits for the client's outputs only.
+            out = await asyncio.to_thread(
+                execute_builtin_calls,
+                out,
+                inp,
+                retriever=StoreRetriever(self.vector_stores, self._store_ids(run)),
+                code_runner=self.sandbox,
+            )
+            step["step_details"]["tool_calls"] = [
+                tool_call_to_api(c, i, inp, include_content=True) for c, i in zip(out.calls, ids, strict=True)
+            ]
         if needs_outputs(out):
             self.runs.steps.save(step)
             self._count(run, out.usage.prompt_tokens, out.usage.completion_tokens)
@@ -233,6 +290,7 @@ class Engine:
                             "function": {k: c["function"][k] for k in ("name", "arguments")},
                         }
                         for c in step["step_details"]["tool_calls"]
+                        if c["type"] == "function"
                     ]
                 },
             }
@@ -268,55 +326,59 @@ class Engine:
         thread = self.assistants.get_thread(run["thread_id"])
         return search_store_ids(run, assistant, thread)
 
-    async def _message_step(self, started: dict[str, Any], out: MessageStep) -> None:
+    async def _message_step(
+        self, started: dict[str, Any], inp: ModelInput, events: AsyncGenerator[ModelEvent, None]
+    ) -> None:
         run: dict[str, Any] | None = started
         assert run is not None
-        text, citations, completion = out.text, out.citations, out.usage.completion_tokens
-        limit = run.get("max_completion_tokens")
-        cut = limit is not None and run["_completion_tokens"] + completion > limit
-        if cut:
-            text = clip_to_tokens(text, limit - run["_completion_tokens"])
-            citations = tuple(c for c in citations if c.end_index <= len(text))
-            completion = count_tokens(text)
         message = self._new_message(run)
         step = self.runs.steps.create(run, "message_creation", {"message_id": message["id"]})
         self._emit_step(run, "thread.run.step.created", step)
         self._emit_step(run, "thread.run.step.in_progress", step)
         self.bus.publish(run["id"], "thread.message.created", streamed(message, "in_progress"))
         self.bus.publish(run["id"], "thread.message.in_progress", streamed(message, "in_progress"))
-        pieces = text_pieces(text, [(c.start_index, c.end_index) for c in citations])
-        for n, (start, end) in enumerate(pieces):
-            await self._pause(self.settings.model_time / len(pieces))
+        written: list[str] = []
+        cited: list[dict[str, Any]] = []
+        done: StepDone | None = None
+        async for event in events:
+            if isinstance(event, StepDone):
+                done = event
+                break
+            if not isinstance(event, TextDelta):
+                continue
             if (run := self._checkpoint(run["id"])) is None:
                 # Cancelled or expired mid-message: the thread keeps what was written so far.
-                kept = [c.to_api() for c in citations if c.end_index <= start]
-                message["content"] = [{"type": "text", "text": {"value": text[:start], "annotations": kept}}]
+                value = {"value": "".join(written), "annotations": cited}
+                message["content"] = [{"type": "text", "text": value}]
                 self.runs.store.update("messages", message)
                 return
-            value: dict[str, Any] = {"value": text[start:end]}
-            cited = [(k, c) for k, c in enumerate(citations) if c.start_index == start]
-            if n == 0 or cited:
-                value["annotations"] = [delta_annotation(k, c.to_api()) for k, c in cited]
-            content = [{"index": 0, "type": "text", "text": value}]
+            piece: dict[str, Any] = {"value": event.text}
+            if not written or event.citations:
+                first = len(cited)
+                piece["annotations"] = [
+                    delta_annotation(first + k, c.to_api()) for k, c in enumerate(event.citations)
+                ]
+            written.append(event.text)
+            cited.extend(c.to_api() for c in event.citations)
+            content = [{"index": 0, "type": "text", "text": piece}]
             self.bus.publish(
                 run["id"],
                 "thread.message.delta",
                 {"id": message["id"], "object": "thread.message.delta", "delta": {"content": content}},
             )
+        if done is None or not isinstance(done.step, MessageStep):
+            raise RuntimeError("a message step's stream must end with its MessageStep")
+        out, cut = done.step, done.finish == "length"
         message["content"] = [
-            {"type": "text", "text": {"value": text, "annotations": [c.to_api() for c in citations]}}
+            {"type": "text", "text": {"value": out.text, "annotations": [c.to_api() for c in out.citations]}}
         ]
         self.runs.store.update("messages", message)
-        self._count(run, out.usage.prompt_tokens, completion)
+        self._count(run, out.usage.prompt_tokens, out.usage.completion_tokens)
         if cut:
             self.bus.publish(run["id"], "thread.message.incomplete", streamed(message, "incomplete"))
         else:
             self.bus.publish(run["id"], "thread.message.completed", streamed(message, "completed"))
-        self._emit_step(
-            run,
-            "thread.run.step.completed",
-            self.runs.steps.complete(step, (out.usage.prompt_tokens, completion)),
-        )
+        self._emit_step(run, "thread.run.step.completed", self.runs.steps.complete(step, _usage(out)))
         if cut:
             self._emit_run(self.runs.finish(run, "incomplete", reason="max_completion_tokens"))
         else:

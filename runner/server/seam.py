@@ -1,8 +1,9 @@
 """The seam between stored objects and the model (DESIGN.md, "Seams"): what the model sees for a run, the
 file_search retriever over part 1's index, and the model's tool steps kept in the run between requests.
 
-The model is anything with `step(ModelInput) -> ModelStep` (runner.sim.types.Model); the simulator is the
-default. Nothing here knows about HTTP, and only `Runs` (models/runs.py) touches storage.
+The model is anything with `stream(ModelInput)` yielding the seam's events (runner.sim.types.Model); the
+simulator (runner.sim.stream.SimulatedModel) is the default. Nothing here knows about HTTP, and only `Runs`
+(models/runs.py) touches storage.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def model_input(
         messages=tuple(to_sim_message(m) for m in truncate(messages, run.get("truncation_strategy"))),
         steps=steps,
         parallel_tool_calls=bool(run.get("parallel_tool_calls", True)),
+        response_format=run.get("response_format"),
     )
 
 

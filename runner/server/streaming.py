@@ -2,8 +2,10 @@
 segment of a run (up to `requires_action` or the end) as `event: X` / `data: {...}` frames, ending with
 `event: done` / `data: [DONE]`, as the recordings show.
 
-The shapes of the deltas (a word or mark per text delta, a call's id and name before its arguments) and of
-streamed messages (with the status fields non-streamed ones lack) are here too.
+The Assistants shapes of the model seam's deltas (runner.sim.types: a text piece as a message delta, a
+call's id and name before its arguments as step deltas) and of streamed messages (with the status fields
+non-streamed ones lack) are here too; how the model cuts its step into deltas is the model's business
+(runner/sim/stream.py for the simulator).
 
 A run never depends on its streams: a client that disconnects, or a stream cut by the `drop_stream`
 fault, leaves the run going on to its terminal state on the server.
@@ -13,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
@@ -21,7 +22,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from runner.server.models.common import now
-from runner.sim import CodeInterpreterCall, FileSearchCall, FunctionCall, ModelInput, tool_call_to_api
+from runner.sim import FileSearchCall, ModelInput, ToolCallDelta, tool_call_to_api
 
 # The events after which a stream has said all it will say.
 FINAL_EVENTS = frozenset(
@@ -121,38 +122,6 @@ class EventStreamResponse(Response):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-# -- how text and tool calls are cut into deltas -----------------------------------------------------------
-
-_PIECE = re.compile(r"\s*(?:\w+|[^\w\s])|\s+$")
-
-
-def text_pieces(text: str, keep_whole: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """(start, end) spans covering `text`: one word or punctuation mark with its leading space each, as the
-    real API streams tokens, except that each `keep_whole` span (a citation marker) is one piece."""
-    spans: list[tuple[int, int]] = []
-    pos = 0
-    for start, end in sorted(keep_whole):
-        spans.extend(_spans(text, pos, start))
-        spans.append((start, end))
-        pos = end
-    spans.extend(_spans(text, pos, len(text)))
-    return spans
-
-
-def _spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    found = [(start + m.start(), start + m.end()) for m in _PIECE.finditer(text[start:end]) if m.group()]
-    return found
-
-
-def chunks(text: str, size: int) -> list[str]:
-    """`text` in pieces of about `size` tokens, for tool-call arguments and code input."""
-    spans = _spans(text, 0, len(text))
-    if not spans:
-        return [text] if text else []
-    starts = [s for s, _ in spans[::size]]
-    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
-
-
 # -- the shapes of deltas and streamed objects, as the recordings show them ------------------------------
 
 
@@ -183,34 +152,24 @@ def streamed(message: dict[str, Any], status: str) -> dict[str, Any]:
     return shaped
 
 
-def call_deltas(
-    index: int, call: FunctionCall | CodeInterpreterCall | FileSearchCall, call_id: str, inp: ModelInput
-) -> list[dict[str, Any]]:
-    """The step deltas of one call: its id and kind first, then its text in pieces (function arguments,
-    code input), as the recordings stream them."""
-    if isinstance(call, FunctionCall):
-        first = {
-            "index": index,
-            "id": call_id,
-            "type": "function",
-            "function": {"name": call.name, "arguments": "", "output": None},
-        }
-        rest = [
-            {"index": index, "type": "function", "function": {"arguments": part}}
-            for part in chunks(call.arguments, 8)
-        ]
-        return [first, *rest]
-    if isinstance(call, CodeInterpreterCall):
-        first = {
-            "index": index,
-            "id": call_id,
-            "type": "code_interpreter",
-            "code_interpreter": {"input": "", "outputs": []},
-        }
-        rest = [
-            {"index": index, "type": "code_interpreter", "code_interpreter": {"input": part}}
-            for part in chunks(call.input, 8)
-        ]
-        return [first, *rest]
-    shaped = tool_call_to_api(call, call_id, inp)
-    return [{"index": index, **shaped, "file_search": {**shaped["file_search"], "results": []}}]
+def tool_call_delta(
+    delta: ToolCallDelta, call_id: str, first: bool, inp: ModelInput
+) -> dict[str, Any] | None:
+    """A seam delta as a run step's tool-call delta, as the recordings stream them: a call's first delta
+    carries its id and kind (and a function's name), the later ones pieces of its arguments or code. A
+    file_search call shows no query (the API's step object has none), so only its first delta is sent."""
+    index = delta.index
+    if delta.kind == "function":
+        if first:
+            function = {"name": delta.name, "arguments": delta.text, "output": None}
+            return {"index": index, "id": call_id, "type": "function", "function": function}
+        return {"index": index, "type": "function", "function": {"arguments": delta.text}}
+    if delta.kind == "code_interpreter":
+        if first:
+            code = {"input": delta.text, "outputs": []}
+            return {"index": index, "id": call_id, "type": "code_interpreter", "code_interpreter": code}
+        return {"index": index, "type": "code_interpreter", "code_interpreter": {"input": delta.text}}
+    if not first:
+        return None
+    shaped = tool_call_to_api(FileSearchCall(delta.text), call_id, inp)
+    return {"index": index, **shaped, "file_search": {**shaped["file_search"], "results": []}}

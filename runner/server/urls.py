@@ -5,7 +5,9 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from runner.server.handlers import assistants as a
+from runner.server.handlers import chat as c
 from runner.server.handlers import files as f
+from runner.server.handlers import models as m
 from runner.server.handlers import runs as r
 from runner.server.handlers import vector_stores as v
 
@@ -60,4 +62,9 @@ ROUTES = [
     Route(f"{_RUN}/submit_tool_outputs", r.submit_tool_ouputs_to_run, methods=["POST"]),
     Route(f"{_RUN}/steps", r.list_run_steps, methods=["GET"]),
     Route(f"{_RUN}/steps/{{step_id}}", r.get_run_step, methods=["GET"]),
+    # Models: the names the server answers for. {model:path}, since fine-tuned ids hold colons and slashes.
+    Route("/models", m.list_models, methods=["GET"]),
+    Route("/models/{model:path}", m.retrieve_model, methods=["GET"]),
+    # Chat Completions (stored completions are not served: no GET/POST/DELETE on /chat/completions/{id}).
+    Route("/chat/completions", c.create_chat_completion, methods=["POST"]),
 ]

@@ -1,6 +1,7 @@
 """The deterministic simulated model behind the local Assistants API server (rules: docs/simulator.md).
 
-A run engine calls it like this:
+A run engine calls it like this (`Simulator.step` is the pure core; `SimulatedModel(model_time).stream(inp)`
+yields the same step as paced deltas, the streaming `Model` seam every protocol consumes):
 
     inp = ModelInput(instructions=..., tools=..., tool_choice=..., messages=...)
     while isinstance(out := model.step(inp), ToolCallsStep):
@@ -22,6 +23,7 @@ from runner.sim.execute import (
 from runner.sim.memory import MemoryRetriever
 from runner.sim.model import Simulator
 from runner.sim.sandbox import Sandbox
+from runner.sim.stream import SimulatedModel, chunks, paced, pieces, text_pieces, within_budget
 from runner.sim.tokens import clip_to_tokens, count_tokens, prompt_tokens
 from runner.sim.types import (
     Attachment,
@@ -29,16 +31,23 @@ from runner.sim.types import (
     CodeInterpreterCall,
     CodeResult,
     CodeRunner,
+    ContextOverflow,
     FileSearchCall,
     FunctionCall,
     Message,
     MessageStep,
     Model,
+    ModelEvent,
+    ModelFailure,
     ModelInput,
     ModelStep,
     Retriever,
     SearchHit,
+    StepDone,
+    StepStart,
+    TextDelta,
     ToolCall,
+    ToolCallDelta,
     ToolCallsStep,
     Usage,
     effective_instructions,
@@ -50,21 +59,30 @@ __all__ = [
     "CodeInterpreterCall",
     "CodeResult",
     "CodeRunner",
+    "ContextOverflow",
     "FileSearchCall",
     "FunctionCall",
     "MemoryRetriever",
     "Message",
     "MessageStep",
     "Model",
+    "ModelEvent",
+    "ModelFailure",
     "ModelInput",
     "ModelStep",
     "Retriever",
     "Sandbox",
     "SearchHit",
+    "SimulatedModel",
     "Simulator",
+    "StepDone",
+    "StepStart",
+    "TextDelta",
     "ToolCall",
+    "ToolCallDelta",
     "ToolCallsStep",
     "Usage",
+    "chunks",
     "clip_to_tokens",
     "count_tokens",
     "effective_instructions",
@@ -72,6 +90,10 @@ __all__ = [
     "execute_builtin_calls",
     "file_search_settings",
     "needs_outputs",
+    "paced",
+    "pieces",
     "prompt_tokens",
+    "text_pieces",
     "tool_call_to_api",
+    "within_budget",
 ]

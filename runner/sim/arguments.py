@@ -18,10 +18,16 @@ PLACE_WORDS = wordset("city town location place country destination origin from 
 PERSON_WORDS = wordset("name person user username recipient who author customer contact")
 DATE_WORDS = wordset("date day when time")
 FREE_TEXT_WORDS = wordset("query q search text question prompt message input keywords topic term")
+# In a structured answer: the properties that hold what the model says.
+ANSWER_WORDS = wordset(
+    "answer reply response result output summary explanation reasoning content message text conclusion verdict"
+)
 _PLACE_PREPOSITIONS = wordset("in at to from near around")
 _NEGATIONS = wordset("no not without don't dont never")
 MAX_DIGITS = 15  # longer numbers do not survive a float, and JSON has no infinity
 _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")
+# A number in the model's own sentence: it may end the sentence ("= 391.") and group thousands ("1,234").
+_REPLY_NUMBER = re.compile(r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\w)(?!\.\d)")
 _QUOTED = re.compile(r"`([^`]+)`|\"([^\"]+)\"|“([^”]+)”")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _URL = re.compile(r"https?://\S+[^\s.,;:!?)]")
@@ -30,16 +36,19 @@ _RELATIVE_DAY = re.compile(r"\b(today|tomorrow|tonight|yesterday)\b", re.IGNOREC
 
 
 @dataclass
-class _Evidence:
+class Evidence:
     text: str
     words: list[str]
     stems: list[str]
     numbers: list[tuple[int, float]]  # (word position, value), in order
     used_numbers: set[int]
     phrases: list[tuple[str, bool, bool]]
+    # For a structured answer (runner/sim/structured.py): what the model would have said, and its yes/no.
+    reply: str | None = None
+    truth: bool | None = None
 
     @classmethod
-    def of(cls, text: str) -> _Evidence:
+    def of(cls, text: str, reply: str | None = None, truth: bool | None = None) -> Evidence:
         ws = words(text)
         tokens = re.finditer(r"-?\d+(?:\.\d+)?|[^\W\d_]+", text)
         numbers = [
@@ -47,7 +56,7 @@ class _Evidence:
             for i, t in enumerate(tokens)
             if _NUMBER.fullmatch(t.group(0)) and len(t.group(0)) <= MAX_DIGITS
         ]
-        return cls(text, ws, [stem(w) for w in ws], numbers, set(), _phrases(text))
+        return cls(text, ws, [stem(w) for w in ws], numbers, set(), _phrases(text), reply, truth)
 
 
 def _phrases(text: str) -> list[tuple[str, bool, bool]]:
@@ -73,7 +82,7 @@ def _phrases(text: str) -> list[tuple[str, bool, bool]]:
     return out
 
 
-def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
+def resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> Mapping[str, Any]:
     """Follow a local `$ref` and take the first non-null branch of `anyOf`/`oneOf`."""
     for _ in range(16):  # a guard against reference cycles
         ref = schema.get("$ref")
@@ -111,14 +120,16 @@ def _kind_words(name: str, schema: Mapping[str, Any]) -> set[str]:
     return own
 
 
-def _mentioned(ev: _Evidence, value: str) -> int | None:
+def _mentioned(ev: Evidence, value: str) -> int | None:
     """Where a value is mentioned as whole words (case-insensitive), or None."""
     m = re.search(rf"(?<!\w){re.escape(value)}(?!\w)", ev.text, re.IGNORECASE)
     return m.start() if m else None
 
 
-def _string(name: str, schema: Mapping[str, Any], ev: _Evidence, required: bool) -> Any:
+def _string(name: str, schema: Mapping[str, Any], ev: Evidence, required: bool) -> Any:
     kinds = _kind_words(name, schema)
+    if ev.reply is not None and (kinds & ANSWER_WORDS or not name):
+        return ev.reply
     fmt = schema.get("format")
     pattern = schema.get("pattern")
     if isinstance(pattern, str):
@@ -151,9 +162,13 @@ def _string(name: str, schema: Mapping[str, Any], ev: _Evidence, required: bool)
     return _fallback(schema, "")
 
 
-def _number(name: str, schema: Mapping[str, Any], ev: _Evidence, integer: bool, required: bool) -> Any:
+def _number(name: str, schema: Mapping[str, Any], ev: Evidence, integer: bool, required: bool) -> Any:
     """The number next to a word of the property's name ("3 nights" for `nights`), else the next unused one."""
     own = {stem(w) for w in split_identifier(name)}
+    if ev.reply is not None and (set(split_identifier(name)) & ANSWER_WORDS or not name):
+        said = [float(n.replace(",", "")) for n in _REPLY_NUMBER.findall(ev.reply) if len(n) <= MAX_DIGITS]
+        if said:  # the last number of the reply is its result ("17 × 23 = 391")
+            return _clamped(said[-1], schema, integer)
     word_positions = [i for i, s in enumerate(ev.stems) if s in own]
     chosen = next(
         (
@@ -172,6 +187,10 @@ def _number(name: str, schema: Mapping[str, Any], ev: _Evidence, integer: bool, 
     else:
         ev.used_numbers.add(chosen[0])
         value = chosen[1]
+    return _clamped(value, schema, integer)
+
+
+def _clamped(value: float, schema: Mapping[str, Any], integer: bool) -> int | float:
     low, high = schema.get("minimum"), schema.get("maximum")
     if isinstance(schema.get("exclusiveMinimum"), int | float):
         low = schema["exclusiveMinimum"] + (1 if integer else 1e-9)
@@ -186,9 +205,12 @@ def _number(name: str, schema: Mapping[str, Any], ev: _Evidence, integer: bool, 
     return value
 
 
-def _boolean(name: str, schema: Mapping[str, Any], ev: _Evidence, required: bool) -> Any:
+def _boolean(name: str, schema: Mapping[str, Any], ev: Evidence, required: bool) -> Any:
     """True when the property's words are mentioned, False when they are mentioned after a negation."""
-    own = {stem(w) for w in split_identifier(name) if w not in STOPWORDS}
+    parts = split_identifier(name)
+    if ev.truth is not None and (set(parts) & ANSWER_WORDS or parts[:1] in (["is"], ["has"]) or not name):
+        return ev.truth
+    own = {stem(w) for w in parts if w not in STOPWORDS}
     for i, s in enumerate(ev.stems):
         if s in own:
             before = {w.lower() for w in ev.words[max(0, i - 3) : i]}
@@ -206,9 +228,9 @@ def _fallback(schema: Mapping[str, Any], last_resort: Any) -> Any:
 
 
 def value_for(
-    name: str, schema: Mapping[str, Any], ev: _Evidence, required: bool, root: Mapping[str, Any]
+    name: str, schema: Mapping[str, Any], ev: Evidence, required: bool, root: Mapping[str, Any]
 ) -> Any:
-    schema = _resolve(schema, root)
+    schema = resolve(schema, root)
     if "const" in schema:
         return schema["const"]
     enum = schema.get("enum")
@@ -240,7 +262,7 @@ def value_for(
 
 
 def build_object(
-    schema: Mapping[str, Any], ev: _Evidence, root: Mapping[str, Any], required: bool = True
+    schema: Mapping[str, Any], ev: Evidence, root: Mapping[str, Any], required: bool = True
 ) -> dict[str, Any] | None:
     properties = schema.get("properties") or {}
     needed = set(schema.get("required") or ())
@@ -256,5 +278,5 @@ def build_arguments(parameters: Mapping[str, Any] | None, text: str) -> str:
     """The call's `arguments`: compact JSON, as models write it."""
     if not parameters:
         return "{}"
-    args = build_object(parameters, _Evidence.of(text), parameters) or {}
+    args = build_object(parameters, Evidence.of(text), parameters) or {}
     return json.dumps(args, ensure_ascii=False, separators=(",", ":"))

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from runner.sim.mathtask import describe_text
 from runner.sim.policy import Context
 from runner.sim.search import best_quote, marker
+from runner.sim.structured import structured_text
 from runner.sim.text import has_hangul, split_sentences
 from runner.sim.types import (
     Citation,
@@ -187,6 +188,9 @@ def compose(inp: ModelInput, ctx: Context) -> tuple[str, tuple[Citation, ...]]:
         steps.append(f"파이썬 코드 출력: {core.printed}" if ko else f"the Python code printed {core.printed}")
     if style.show_steps and steps:
         text += (" 풀이: " if ko else " Steps: ") + "; ".join(steps) + "."
+    structured = structured_text(inp.response_format, text, ctx.text, core.truth)
+    if structured is not None:
+        return structured, ()  # JSON carries no citation markers
     citations = tuple(
         Citation(mark, file_id, filename, quote, text.index(mark), text.index(mark) + len(mark))
         for mark, file_id, filename, quote in core.citations

@@ -1,10 +1,24 @@
-"""The simulator's interface: plain frozen dataclasses in, one model step out, and the Protocols the caller
-implements for the built-in tools. No SDK types, no HTTP, no storage: the server maps these to and from its
-own objects, and a real model behind a Chat Completions endpoint could implement `Model` instead."""
+"""The model seam's types (DESIGN.md, "Seams"): plain frozen dataclasses in, one model step out as a stream
+of events, and the Protocols the caller implements for the built-in tools. No SDK types, no HTTP, no
+storage: the server maps these to and from its own objects.
+
+`Model.stream(ModelInput)` is an async generator of `ModelEvent`s, for one model step:
+
+    StepStart(kind)                      once, as soon as the model knows what it writes
+    TextDelta(text, citations) ...       kind "message": the text in pieces, in order
+    ToolCallDelta(index, kind, name, text) ...   kind "tool_calls": per call, its first delta names it
+    StepDone(step, finish)               always last: the whole step with its usage
+
+A step over `ModelInput.max_tokens` stops early with `finish="length"` (a message keeps its longest prefix
+within the budget; a tool step the simulator would not fit is not started: `StepDone` comes alone). The
+model paces its own events (the simulator sleeps to model-time deadlines, a real model streams as it
+writes); a consumer that stops early closes the generator (`aclose()`), which stops the model. The
+simulator is `runner.sim.stream.SimulatedModel`; `Simulator.step` is its pure, synchronous core.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
@@ -135,6 +149,10 @@ class ModelInput:
     messages: tuple[Message, ...] = ()
     steps: tuple[ToolCallsStep, ...] = ()
     parallel_tool_calls: bool = True
+    max_tokens: int | None = None  # the completion tokens this step may write; None: no limit
+    # The API's response_format (Assistants, Chat Completions) or text.format (Responses), as sent; a JSON
+    # format makes the final message JSON (runner/sim/structured.py). None, "auto" or text: plain text.
+    response_format: Mapping[str, Any] | str | None = None
 
     def tool(self, kind: str) -> Mapping[str, Any] | None:
         return next((t for t in self.tools if t.get("type") == kind), None)
@@ -154,10 +172,51 @@ def effective_instructions(
     return base
 
 
-class Model(Protocol):
-    """The seam the server's run engine calls: given what the model sees, its next step."""
+@dataclass(frozen=True)
+class StepStart:
+    """The first event of a step: what the model writes (a final message, or tool calls)."""
 
-    def step(self, inp: ModelInput) -> ModelStep: ...
+    kind: Literal["message", "tool_calls"]
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the message text. `citations` are the ones whose marker starts at this piece, with
+    indices into the whole text; a marker is never split across pieces."""
+
+    text: str
+    citations: tuple[Citation, ...] = ()
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A piece of tool call `index` (0, 1, ... in the step's order). The call's first delta carries its kind
+    and, for a function, its name; the `text` of its deltas adds up to the function's JSON arguments, the
+    code (code_interpreter) or the search query (file_search)."""
+
+    index: int
+    kind: Literal["function", "code_interpreter", "file_search"]
+    name: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class StepDone:
+    """The last event: the whole step (the pieces put together) with its usage. `finish` is "length" when
+    `ModelInput.max_tokens` stopped it."""
+
+    step: ModelStep
+    finish: Literal["stop", "length"] = "stop"
+
+
+ModelEvent = StepStart | TextDelta | ToolCallDelta | StepDone
+
+
+class Model(Protocol):
+    """The model seam every protocol's engine consumes: given what the model sees, its next step as a
+    stream of events (the order is in this module's docstring)."""
+
+    def stream(self, inp: ModelInput) -> AsyncGenerator[ModelEvent, None]: ...
 
 
 class Retriever(Protocol):
@@ -174,3 +233,19 @@ class CodeResult:
 
 class CodeRunner(Protocol):
     def run(self, code: str) -> CodeResult: ...
+
+
+class ModelFailure(Exception):
+    """The model could not give its step (an upstream that kept failing, a recorded answer missing): the run
+    fails with `last_error` {code, message}, `code` being one the API uses (server_error,
+    rate_limit_exceeded)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class ContextOverflow(Exception):
+    """The prompt does not fit: over `max_prompt_tokens` even with only the latest message, or longer than
+    the model's context. The run ends `incomplete` (reason max_prompt_tokens); nothing is written."""

@@ -14,9 +14,14 @@ from runner.transcript.io import dump, read_transcript, transcript_files
 Status = Literal["same", "changed", "added", "removed"]
 
 
+# What a diff ignores unless asked (--include): volatile or not the assistant's behaviour.
+OPTIONAL = ("api", "spec_hash", "usage")
+
+
 @dataclass(frozen=True)
 class Options:
-    include_usage: bool = False
+    # Parts of OPTIONAL to compare as well: "usage", "spec_hash" (the assistant's), "api" (the protocol).
+    include: frozenset[str] = frozenset()
     # None: reply text must match exactly; X in (0, 1]: texts at least this similar count as equal.
     text_similarity: float | None = None
     allow_orphans: bool = False
@@ -39,6 +44,8 @@ class ScenarioDiff:
     name: str
     status: Status
     sections: tuple[Section, ...] = ()
+    # Header values that differ but are not compared (spec_hash, api), as "field: golden -> new".
+    context: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,9 +81,13 @@ def normalise(
     golden: dict[str, Any], new: dict[str, Any], options: Options
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     old, cur = copy.deepcopy(golden), copy.deepcopy(new)
-    if not options.include_usage:
-        old.pop("usage", None)
-        cur.pop("usage", None)
+    for side in (old, cur):
+        if "usage" not in options.include:
+            side.pop("usage", None)
+        if "api" not in options.include:
+            side.pop("api", None)
+        if "spec_hash" not in options.include and isinstance(side.get("assistant"), dict):
+            side["assistant"].pop("spec_hash", None)
     if options.text_similarity is None:
         return old, cur
     old_turns = {t.get("turn"): t for t in old.get("turns", [])}
@@ -87,11 +98,40 @@ def normalise(
         for message, was in zip(turn.get("reply", []), before.get("reply", []), strict=False):
             if similarity(was.get("text", ""), message.get("text", "")) >= options.text_similarity:
                 message["text"] = was.get("text", "")
+                # Places in the text move with its wording; which files are cited still compares exactly.
+                for key, fixed in (("citations", ("index",)), ("files", ("start", "end"))):
+                    for mine, theirs in zip(message.get(key, []), was.get(key, []), strict=False):
+                        if _without(mine, fixed) == _without(theirs, fixed):
+                            mine.update({k: theirs[k] for k in fixed if k in theirs})
         # Failure details quote the reply; with a tolerance, outcomes compare and wording does not.
         for side in (turn, before):
             for result in side.get("expectations", []):
                 result.pop("detail", None)
     return old, cur
+
+
+def context(golden: dict[str, Any], new: dict[str, Any], options: Options) -> tuple[str, ...]:
+    """The header values a diff does not compare (unless asked) that differ, for reports to show."""
+
+    def spec(data: dict[str, Any]) -> Any:
+        assistant = data.get("assistant")
+        return assistant.get("spec_hash") if isinstance(assistant, dict) else None
+
+    notes = []
+    for name, read in (("api", lambda d: d.get("api")), ("spec_hash", spec)):
+        before, after = read(golden), read(new)
+        if name not in options.include and before != after:
+            notes.append(f"{name}: {_short(before)} -> {_short(after)}")
+    return tuple(notes)
+
+
+def _short(value: Any) -> str:
+    text = str(value or "(none)")
+    return text[: len("sha256:") + 12] if text.startswith("sha256:") else text
+
+
+def _without(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k not in keys}
 
 
 def _lines(value: Any) -> list[str]:
@@ -141,5 +181,6 @@ def compare_sets(golden_dir: Path, new_dir: Path, options: Options) -> DiffResul
             old = read_transcript(golden[name], golden[name].as_posix())
             cur = read_transcript(new[name], new[name].as_posix())
             sections = compare_transcripts(old, cur, options)
-            results.append(ScenarioDiff(name, "changed" if sections else "same", sections))
+            status: Status = "changed" if sections else "same"
+            results.append(ScenarioDiff(name, status, sections, context(old, cur, options)))
     return DiffResult(tuple(results), options)

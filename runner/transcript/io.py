@@ -15,6 +15,8 @@ from runner.project.schema import schema_diagnostics
 from runner.project.yamlpos import YamlProblem, load_yaml
 
 SUFFIX = ".yaml"
+# 2: reply text without citation markers, citations listed with their place in it; the protocol named.
+FORMAT = 2
 
 
 class TranscriptInvalid(RunnerError):
@@ -84,6 +86,13 @@ def read_transcript(path: Path, rel: str) -> dict[str, Any]:
         problems = exc.diagnostics
     else:
         problems = [] if isinstance(doc.data, dict) else [doc.diag((), "expected a transcript mapping")]
+        version = doc.data.get("transcript") if not problems else FORMAT
+        if isinstance(version, int) and not isinstance(version, bool) and version < FORMAT:
+            raise TranscriptInvalid(
+                f"{rel} is a transcript of format {version}, written by an older arun (this one writes "
+                f"format {FORMAT}: reply text without citation markers). Record it again with "
+                "`arun replay --update-golden`."
+            )
         problems = problems or schema_diagnostics(doc, "transcript")
         if not problems:
             data: dict[str, Any] = doc.data

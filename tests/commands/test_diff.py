@@ -54,9 +54,9 @@ def test_changed_reply_names_scenario_and_turn(sets: tuple[Path, Path]) -> None:
         "     reply:\n"
         "    -- text: Hello Jane Doe! x = 1.\n"
         "    +- text: Hi there. The answer is x = 2.\n"
-        "       annotations: []\n"
-        "     expectations:\n"
-        "     - check: contains\n"
+        "       citations:\n"
+        "       - file: corpus/notes.md\n"
+        "         index: 5\n"
         "2 scenarios: 1 same, 1 changed; differences found.\n"
     )
 
@@ -179,11 +179,11 @@ def test_bad_inputs_are_user_errors(sets: tuple[Path, Path], tmp_path: Path) -> 
     code, _, err = diff(str(golden), str(tmp_path / "missing"))
     assert code == 1
     assert err == f"Error: NEW {tmp_path / 'missing'} is not a folder of transcripts\n"
-    (new / "other.yaml").write_text("transcript: 2\n")
+    (new / "other.yaml").write_text("transcript: 3\n")
     code, _, err = diff(str(golden), str(new))
     assert code == 1
     assert err.startswith(f"Error: {new / 'other.yaml'} is not a valid transcript:\n")
-    assert "transcript: expected 1, got 2" in err
+    assert "transcript: expected 2, got 3" in err
 
 
 def test_text_similarity_must_be_a_fraction(sets: tuple[Path, Path]) -> None:

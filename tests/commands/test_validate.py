@@ -91,8 +91,42 @@ def test_no_project_folders(tmp_path: Path) -> None:
     code, _, err = validate(tmp_path)
     assert code == 1
     assert err == (
-        f"Error: no assistants/ or scenarios/ folder in {tmp_path.resolve()}: "
-        "run arun from the project root, or pass -C DIR\n"
+        f"Error: no assistants/ or scenarios/ folder in {tmp_path.resolve()}: run arun inside a project "
+        "(it looks upward from the current folder), pass -C DIR, or start one with `arun init`\n"
+    )
+
+
+def test_the_root_is_found_upward_from_a_sub_folder(
+    example_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(example_project, "scenarios/math-tutor/bad.yaml", "assistant: nobody\nturns: [{user: hi}]\n")
+    monkeypatch.chdir(example_project / "scenarios" / "math-tutor")
+    result = CliRunner().invoke(cli, ["validate"], catch_exceptions=False)
+    assert (result.exit_code, result.stdout) == (
+        1,
+        "scenarios/math-tutor/bad.yaml:1:12: assistant: no assistant 'nobody': "
+        "assistants are the files under assistants/\n",
+    )
+    # Paths on the command line start from the current folder, as with git.
+    result = CliRunner().invoke(cli, ["validate", "seed-jane-doe.yaml"], catch_exceptions=False)
+    assert (result.exit_code, result.stderr) == (0, "1 file valid.\n")
+    # -C still wins, and then paths start from DIR.
+    elsewhere = example_project.parent / "other"
+    write(elsewhere, "assistants/solo.yaml", "model: m\n")
+    args = ["-C", str(elsewhere), "validate", "assistants/solo.yaml"]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert (result.exit_code, result.stderr) == (0, "1 file valid.\n")
+
+
+def test_outside_any_project_the_message_says_where_arun_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["validate"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"Error: no assistants/ or scenarios/ folder in {tmp_path.resolve()}: run arun inside a project "
+        "(it looks upward from the current folder), pass -C DIR, or start one with `arun init`\n"
     )
 
 

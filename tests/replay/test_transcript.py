@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from runner.replay.collect import TurnState
-from runner.replay.transcript import Placeholders, replies, run_section, steps, tool_uses
+from runner.transcript.assistants import replies, run_section, steps, tool_uses
+from runner.transcript.form import Placeholders
 
 
 def state() -> TurnState:
@@ -156,16 +157,7 @@ def test_transcript_parts_use_placeholders_and_project_paths() -> None:
     ]
     text, cited = replies(s, ids)
     assert text == [
-        {
-            "text": "By hand【4:0†source】.",
-            "annotations": [
-                {
-                    "type": "file_citation",
-                    "text": "【4:0†source】",
-                    "file": "corpus/harbor-light/02-the-storm.md",
-                }
-            ],
-        }
+        {"text": "By hand.", "citations": [{"file": "corpus/harbor-light/02-the-storm.md", "index": 7}]}
     ]
     assert cited == ["corpus/harbor-light/02-the-storm.md"]
 

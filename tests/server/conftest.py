@@ -56,6 +56,9 @@ ROUTE_SCHEMAS: list[tuple[str, str, str]] = [
     ("POST", r"/vector_stores/[^/]+/file_batches/[^/]+/cancel", "VectorStoreFileBatchObject"),
     ("GET", r"/vector_stores/[^/]+/file_batches/[^/]+/files", "ListBatchFilesResponse"),
     ("POST", r"/vector_stores/[^/]+/search", "VectorStoreSearchResultsPage"),
+    ("GET", r"/models", "ListModelsResponse"),
+    ("GET", r"/models/.+", "Model"),
+    ("POST", r"/chat/completions", "CreateChatCompletionResponse"),
 ]
 
 
@@ -79,6 +82,8 @@ def _allowances(schemas: dict[str, Any]) -> dict[str, Any]:
     # page with null first_id/last_id, and so does this server (docs/local-server.md).
     for name in [n for n in s if n.startswith("List") and n.endswith("Response")]:
         for field in ("first_id", "last_id"):
+            if field not in s[name]["properties"]:
+                continue  # ListModelsResponse has no cursors
             s[name]["properties"][field] = {"anyOf": [s[name]["properties"][field], {"type": "null"}]}
     in_batch = copy.deepcopy(s["VectorStoreFileObject"])
     in_batch["required"] = [r for r in in_batch["required"] if r != "usage_bytes"]

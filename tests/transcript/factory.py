@@ -9,9 +9,10 @@ def transcript(
     name: str = "math-tutor/seed", reply: str = "Hello Jane Doe! x = 1.", **changes: Any
 ) -> dict[str, Any]:
     data: dict[str, Any] = {
-        "transcript": 1,
+        "transcript": 2,
         "scenario": name,
         "description": "사용자에게 인사하기",
+        "api": "assistants",
         "assistant": {"key": "math-tutor", "spec_hash": "sha256:abc", "model": "gpt-4o"},
         "result": "passed",
         "turns": [
@@ -45,7 +46,7 @@ def transcript(
                     },
                     {"type": "message_creation", "status": "completed", "message": 1},
                 ],
-                "reply": [{"text": reply, "annotations": []}],
+                "reply": [{"text": reply, "citations": [{"file": "corpus/notes.md", "index": 5}]}],
                 "expectations": [{"check": "contains", "expected": "Jane Doe", "passed": True}],
             },
             {

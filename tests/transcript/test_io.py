@@ -24,7 +24,13 @@ def test_dump_is_readable_stable_yaml() -> None:
     assert "검산도 해 주세요." in text  # non-ASCII stays readable, not \uXXXX escapes
     assert "\r" not in text
     assert "  reply:\n  - text: |-\n      검산: 3 × 1 + 11 = 14.\n      맞습니다.\n" in text
-    assert text.index("transcript: 1") < text.index("scenario:") < text.index("turns:") < text.index("usage:")
+    assert (
+        text.index("transcript: 2")
+        < text.index("scenario:")
+        < text.index("api: assistants")
+        < text.index("turns:")
+        < text.index("usage:")
+    )
 
 
 def test_canonical_sorts_free_form_data() -> None:
@@ -79,3 +85,30 @@ def test_hidden_temp_files_are_not_transcripts(tmp_path: Path) -> None:
     write_atomic(tmp_path / ".a.yaml.123.tmp", "x")
     write_atomic(tmp_path / ".hidden.yaml", "x")
     assert list(transcript_files(tmp_path)) == []
+
+
+def test_a_transcript_of_the_older_format_says_to_record_it_again(tmp_path: Path) -> None:
+    # Format 1 kept the Assistants API's citation markers in the reply text and had no `api`.
+    path = tmp_path / "old.yaml"
+    old = transcript(transcript=1)
+    del old["api"]
+    write_transcript(path, old)
+    with pytest.raises(TranscriptInvalid) as caught:
+        read_transcript(path, "transcripts/old.yaml")
+    assert str(caught.value) == (
+        "transcripts/old.yaml is a transcript of format 1, written by an older arun (this one writes format 2: "
+        "reply text without citation markers). Record it again with `arun replay --update-golden`."
+    )
+
+
+def test_citations_need_a_file_and_a_place(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    data = transcript()
+    data["turns"][0]["reply"][0]["citations"] = [{"file": "corpus/a.md", "index": -1}]
+    write_transcript(path, data)
+    with pytest.raises(TranscriptInvalid, match=r"citations\[0\]\.index"):
+        read_transcript(path, "t.yaml")
+    data["turns"][0]["reply"][0] = {"text": "x【0:0†a】", "annotations": []}
+    write_transcript(path, data)
+    with pytest.raises(TranscriptInvalid, match="annotations"):
+        read_transcript(path, "t.yaml")

@@ -22,6 +22,7 @@ _ID_SHAPES = {
     "file": ("file-", _ALNUM, 22),
     "vs": ("vs_", "0123456789abcdef", 32),
     "vsfb": ("vsfb_", "0123456789abcdef", 32),
+    "chatcmpl": ("chatcmpl-", _ALNUM, 29),
 }
 
 

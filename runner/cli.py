@@ -457,6 +457,12 @@ def diff(
     help="Do not run code_interpreter code (steps still appear, with a note instead of output).",
 )
 @click.option(
+    "--unsafe-code-execution",
+    is_flag=True,
+    help="Run code from a real model even where the sandbox has no boundary (no bubblewrap): it then runs "
+    "as the server's user, with limits but with access to its files and network. See docs/sandbox.md.",
+)
+@click.option(
     "--upstream",
     metavar="BASE_URL",
     help="Ask this OpenAI-compatible Chat Completions endpoint (ending in /v1) for every model step.",
@@ -510,6 +516,7 @@ def serve(
     faults: tuple[str, ...],
     seed: int,
     no_code_execution: bool,
+    unsafe_code_execution: bool,
     upstream: str | None,
     upstream_key_env: str,
     upstream_model: str | None,
@@ -544,6 +551,7 @@ def serve(
         faults=faults,
         seed=seed,
         code_execution=not no_code_execution,
+        unsafe_code_execution=unsafe_code_execution,
         upstream=UpstreamOptions(
             base_url=upstream,
             key_env=upstream_key_env,

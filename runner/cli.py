@@ -127,6 +127,26 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     return run_validate(obj.root, list(paths), as_json=as_json, cwd=obj.cwd)
 
 
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=True, path_type=Path))
+@click.pass_obj
+def init(obj: Context, directory: Path) -> int:
+    """Start a project in DIRECTORY (default: here) that replays green on the embedded local server.
+
+    Writes assistants/ with one assistant, scenarios/ with one scenario, the JSON Schemas their
+    yaml-language-server lines name, .gitignore, a GitHub Actions workflow and a pre-commit config.
+    Never overwrites a file: what is already there is skipped, and said so. Exits 0, or 1 when it
+    cannot write.
+
+    \b
+    Example:
+      arun init my-assistants && cd my-assistants && arun replay
+    """
+    from runner.commands.init import run_init
+
+    return run_init(directory if directory.is_absolute() else obj.cwd / directory)
+
+
 def api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--base-url, --api-key and --local, for every command that talks to an API."""
     fn = click.option(

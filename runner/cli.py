@@ -26,9 +26,11 @@ EXIT_INTERRUPTED = 130
 class Context:
     """What the top-level options decide, handed to every command."""
 
-    def __init__(self, root: Path, debug: bool) -> None:
+    def __init__(self, root: Path, debug: bool, cwd: Path | None = None) -> None:
         self.root = root
         self.debug = debug
+        # Where relative paths on the command line start: the current folder, or -C DIR.
+        self.cwd = cwd or root
 
 
 class ArunGroup(click.Group):
@@ -82,13 +84,12 @@ def _debug_requested(ctx: click.Context) -> bool:
     "-C",
     "--directory",
     type=click.Path(file_okay=False, exists=True, path_type=Path),
-    default=".",
-    show_default=True,
-    help="Project root: the folder holding assistants/, scenarios/ and transcripts/.",
+    help="Project root: the folder holding assistants/, scenarios/ and transcripts/ "
+    "(default: the nearest folder upward from here that holds assistants/).",
 )
 @click.option("--debug", is_flag=True, help="Show the traceback of unexpected errors.")
 @click.pass_context
-def cli(ctx: click.Context, directory: Path, debug: bool) -> None:
+def cli(ctx: click.Context, directory: Path | None, debug: bool) -> None:
     """Assistants as code: validate, plan and apply assistants, replay scenarios, diff transcripts.
 
     \b
@@ -96,7 +97,13 @@ def cli(ctx: click.Context, directory: Path, debug: bool) -> None:
       arun validate
       arun -C path/to/project validate assistants/math-tutor.yaml
     """
-    ctx.obj = Context(root=directory.resolve(), debug=debug)
+    from runner.config import find_root
+
+    if directory is not None:
+        ctx.obj = Context(root=directory.resolve(), debug=debug)
+    else:
+        here = Path.cwd()
+        ctx.obj = Context(root=find_root(here), debug=debug, cwd=here)
 
 
 @cli.command()
@@ -117,7 +124,7 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     """
     from runner.commands.validate import run_validate
 
-    return run_validate(obj.root, list(paths), as_json=as_json)
+    return run_validate(obj.root, list(paths), as_json=as_json, cwd=obj.cwd)
 
 
 def api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -439,6 +446,53 @@ def diff(
     is_flag=True,
     help="Do not run code_interpreter code (steps still appear, with a note instead of output).",
 )
+@click.option(
+    "--unsafe-code-execution",
+    is_flag=True,
+    help="Run code from a real model even where the sandbox has no boundary (no bubblewrap): it then runs "
+    "as the server's user, with limits but with access to its files and network. See docs/sandbox.md.",
+)
+@click.option(
+    "--upstream",
+    metavar="BASE_URL",
+    help="Ask this OpenAI-compatible Chat Completions endpoint (ending in /v1) for every model step.",
+)
+@click.option(
+    "--upstream-key-env",
+    metavar="VAR",
+    default="UPSTREAM_API_KEY",
+    show_default=True,
+    help="Environment variable holding the upstream's API key (unset: no key is sent).",
+)
+@click.option(
+    "--upstream-model",
+    metavar="NAME|REQ=UP,...",
+    help="Upstream model for every request, or a mapping from requested to upstream model names.",
+)
+@click.option(
+    "--upstream-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds without a byte from the upstream before the attempt counts as failed.",
+)
+@click.option(
+    "--max-model-steps",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="With --upstream/--replay: tool steps per run before the model must answer (tool_choice none).",
+)
+@click.option(
+    "--record",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --upstream: write every upstream exchange into this folder.",
+)
+@click.option(
+    "--replay",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Answer model steps from exchanges recorded with --record (no upstream, no network).",
+)
 @click.pass_obj
 def serve(
     obj: Context,
@@ -453,6 +507,14 @@ def serve(
     faults: tuple[str, ...],
     seed: int,
     no_code_execution: bool,
+    unsafe_code_execution: bool,
+    upstream: str | None,
+    upstream_key_env: str,
+    upstream_model: str | None,
+    upstream_timeout: float,
+    max_model_steps: int,
+    record: Path | None,
+    replay: Path | None,
 ) -> int:
     """Run the local Assistants API server (Assistants v2, Files, Vector stores) under /v1.
 
@@ -465,8 +527,10 @@ def serve(
       arun serve --port 8787 --access-log .arun/access.jsonl
       arun serve --model-time 0.05 --fault drop_stream=0.2 --seed 7
       OPENAI_BASE_URL=http://127.0.0.1:8787/v1 arun apply
+      arun serve --upstream http://127.0.0.1:11434/v1 --upstream-model llama3.2 --record exchanges/
+      arun serve --replay exchanges/
     """
-    from runner.commands.serve import ServeOptions, run_serve
+    from runner.commands.serve import ServeOptions, UpstreamOptions, run_serve
 
     options = ServeOptions(
         host=host,
@@ -480,6 +544,16 @@ def serve(
         faults=faults,
         seed=seed,
         code_execution=not no_code_execution,
+        unsafe_code_execution=unsafe_code_execution,
+        upstream=UpstreamOptions(
+            base_url=upstream,
+            key_env=upstream_key_env,
+            model=upstream_model,
+            timeout=upstream_timeout,
+            max_steps=max_model_steps,
+            record=record,
+            replay=replay,
+        ),
     )
     return run_serve(options, obj.root)
 

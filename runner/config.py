@@ -30,6 +30,16 @@ HOSTED_GONE_MESSAGE = (
 )
 
 
+def find_root(start: Path) -> Path:
+    """The project root: the nearest folder from `start` upward that holds assistants/ (as git finds
+    .git); `start` itself when none does, so that the commands' own messages say what is missing."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "assistants").is_dir():
+            return folder
+    return start
+
+
 class Backend(Enum):
     LOCAL = "local"
     REMOTE = "remote"

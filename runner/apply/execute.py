@@ -1,6 +1,11 @@
 """Executing a plan. Every write is ordered so that a crash at any point leaves only what the next plan
 recognises and cleans up: files are uploaded before anything points at them, old files are deleted only
-after nothing points at them any more, and newer duplicates from concurrent applies are removed."""
+after nothing points at them any more, and newer duplicates from concurrent applies are removed.
+
+Another apply may be writing at the same time (there is no lock to share). Two rules keep it from doing
+harm: a vector store or file is deleted only if a fresh look, taken after the plan's other writes, finds
+nothing that uses it (`read_references`); and a write that fails because something it refers to has just
+gone stops this round quietly (`conflict`), so that `converge` plans again from what is there now."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ import click
 from runner.api.session import Api
 from runner.apply.desired import KEY_KEY, KEY_MANAGED, MANAGED_VALUE, DesiredAssistant
 from runner.apply.plan import DEFAULTS, Change, FileAction, Plan
-from runner.apply.remote import read_assistants
+from runner.apply.remote import References, read_assistants, read_references
 from runner.errors import ApiError, ApiNotFound
 
 BATCH_DEADLINE_S = 300.0
@@ -23,6 +28,16 @@ BATCH_DEADLINE_S = 300.0
 
 class ApplyFailed(ApiError):
     """Part of a plan was applied; the message says what was done and what was not."""
+
+
+class _Conflict(Exception):
+    """A write referred to an object that was deleted meanwhile: another apply is at work."""
+
+
+def _is_conflict(exc: ApiError) -> bool:
+    # 404 for the object itself or a file it names; the Assistants API answers 400 "... not found" for a
+    # vector store named in tool_resources.
+    return isinstance(exc, ApiNotFound) or "not found" in str(exc).lower()
 
 
 def api_body(want: DesiredAssistant) -> dict[str, Any]:
@@ -47,22 +62,45 @@ class Executor:
         self.hook = hook
         self.done: list[str] = []
         self.created: dict[str, str] = {}  # key -> assistant id this apply created
-        self.made: dict[str, list[tuple[str, str]]] = {}  # key -> (kind, id) of stores and files it made
         self.deduplicated: list[str] = []
+        self.spared: list[str] = []  # deletions skipped because something uses the object now
+        self.conflict: str | None = None  # set when a round stopped because another apply got in the way
+        self._replaced: list[tuple[str, str]] = []  # (key, file id) to delete once updates are done
+        self._references: References | None = None
+
+    @property
+    def disturbed(self) -> bool:
+        """Whether this round saw signs of another writer."""
+        return bool(self.conflict or self.spared or self.deduplicated)
 
     def write(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self.hook is not None:
             self.hook(what)
-        result = self.api.call(what, fn, *args, write=True, **kwargs)
+        try:
+            result = self.api.call(what, fn, *args, write=True, **kwargs)
+        except ApiError as exc:
+            if _is_conflict(exc):
+                raise _Conflict(str(exc)) from None
+            raise
         self.done.append(what)
         return result
 
     def run(self, plan: Plan) -> list[str]:
         total = len(plan.changes)
         try:
-            for change in plan.changes:
-                handler = getattr(self, f"_{change.action}_{change.kind}")
-                handler(change)
+            try:
+                for change in plan.changes:
+                    handler = getattr(self, f"_{change.action}_{change.kind}")
+                    handler(change)
+                for key, file_id in self._replaced:
+                    self._delete_unused(
+                        "file",
+                        file_id,
+                        f"delete replaced file {file_id} of {key}",
+                        self.api.client.files.delete,
+                    )
+            except _Conflict as exc:
+                self.conflict = str(exc)
             if self.created:
                 self._remove_newer_duplicates()
         except ApiError as exc:
@@ -95,7 +133,6 @@ class Executor:
             file=(want.upload_name(key), data),
             purpose="assistants",
         )
-        self.made.setdefault(key, []).append(("file", str(uploaded.id)))
         return str(uploaded.id)
 
     def _attach(self, key: str, store_id: str, actions: list[FileAction]) -> None:
@@ -118,12 +155,15 @@ class Executor:
             if time.monotonic() > deadline:
                 raise ApiError(f"the vector store of {key} was still indexing after {BATCH_DEADLINE_S:.0f} s")
             time.sleep(0.5)
-            batch = self.api.call(
-                "wait for indexing",
-                client.vector_stores.file_batches.retrieve,
-                batch.id,
-                vector_store_id=store_id,
-            )
+            try:
+                batch = self.api.call(
+                    "wait for indexing",
+                    client.vector_stores.file_batches.retrieve,
+                    batch.id,
+                    vector_store_id=store_id,
+                )
+            except ApiNotFound as exc:  # the store was deleted while it indexed
+                raise _Conflict(str(exc)) from None
         if batch.status != "completed" or batch.file_counts.failed:
             raise ApiError(
                 f"indexing the files of {key} ended {batch.status} ({batch.file_counts.failed} failed)"
@@ -142,8 +182,23 @@ class Executor:
 
     def _delete(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         # Already gone (a concurrent apply, or a retry after a lost answer) is what we wanted.
-        with contextlib.suppress(ApiNotFound):
+        with contextlib.suppress(_Conflict):
             self.write(what, fn, *args, **kwargs)
+
+    def _delete_unused(self, kind: str, object_id: str, what: str, fn: Callable[..., Any]) -> None:
+        """Delete a vector store or file unless something uses it now. The plan saw it unused, but the
+        plan is a moment old, and an object made while it was being read can look unused."""
+        if self._references is None:
+            # One fresh look per round, after its assistants were written and before its first deletion.
+            self._references = read_references(self.api)
+        refs = self._references
+        used = object_id in refs.stores if kind == "vector_store" else refs.file_in_use(object_id)
+        if used:
+            self.spared.append(f"{what}: skipped, it is in use now")
+            return
+        self._delete(what, fn, object_id)
+        if kind == "vector_store":
+            refs.forget_store(object_id)
 
     # Assistants
 
@@ -188,13 +243,9 @@ class Executor:
         body = api_body(want)
         body["tool_resources"] = self._resources(want, change)
         self.write(f"update assistant {want.key}", self.api.client.beta.assistants.update, change.id, **body)
-        for gone in change.files:
-            if gone.action == "remove" and gone.delete and gone.file_id:
-                self._delete(
-                    f"delete replaced file {gone.file_id} of {want.key}",
-                    self.api.client.files.delete,
-                    gone.file_id,
-                )
+        self._replaced += [
+            (want.key, f.file_id) for f in change.files if f.action == "remove" and f.delete and f.file_id
+        ]
 
     def _delete_assistant(self, change: Change) -> None:
         self._delete(
@@ -204,14 +255,14 @@ class Executor:
         )
 
     def _delete_vector_store(self, change: Change) -> None:
-        self._delete(
-            f"delete vector store {change.id} of {change.key}",
-            self.api.client.vector_stores.delete,
-            change.id,
-        )
+        assert change.id is not None
+        what = f"delete vector store {change.id} of {change.key}"
+        self._delete_unused("vector_store", change.id, what, self.api.client.vector_stores.delete)
 
     def _delete_file(self, change: Change) -> None:
-        self._delete(f"delete file {change.id} of {change.key}", self.api.client.files.delete, change.id)
+        assert change.id is not None
+        what = f"delete file {change.id} of {change.key}"
+        self._delete_unused("file", change.id, what, self.api.client.files.delete)
 
     def _remove_newer_duplicates(self) -> None:
         # There is no lock to share between machines: after creating, look again, and if another apply

@@ -47,6 +47,7 @@ class FileAction:
     file_id: str | None = None
     file: DesiredFile | None = None
     delete: bool = False  # for `remove`: also delete the file (only files arun uploaded)
+    gone: bool = False  # for `remove`: the reference points at a file that no longer exists
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class Change:
     files: tuple[FileAction, ...] = ()
     desired: DesiredAssistant | None = field(default=None, compare=False, repr=False)
     store: RemoteStore | None = field(default=None, compare=False, repr=False)
+    notes: tuple[str, ...] = ()  # why an update is needed where fields and files do not say it
 
     @property
     def file_changes(self) -> tuple[FileAction, ...]:
@@ -126,10 +128,11 @@ class _Planner:
         self.desired = desired
         self.remote = remote
         self.prune = prune
-        self.referenced: set[str] = set()  # file ids a kept object uses
+        self.referenced: set[str] = set(remote.foreign)  # file ids a kept object uses
         self.removed: set[str] = set()  # file ids an update already detaches and deletes
-        self.kept_stores: set[str] = set()
+        self.kept_stores: set[str] = set(remote.foreign)
         in_use = {i for copies in remote.assistants.values() for a in copies for i in a.code_file_ids}
+        in_use |= remote.foreign
         in_use |= {f.file_id for s in remote.stores.values() for f in s.files}
         # Uploads nothing uses (an apply interrupted before attaching them) are reused, not uploaded again.
         orphans = sorted(
@@ -147,10 +150,16 @@ class _Planner:
         return FileAction("upload", tool, want.path, None, want)
 
     def _remove(self, tool: Any, path: str | None, file_id: str) -> FileAction:
-        delete = file_id in self.remote.files
+        delete = file_id in self.remote.files and file_id not in self.remote.foreign
         if delete:
             self.removed.add(file_id)
-        return FileAction("remove", tool, path, file_id, delete=delete)
+        gone = file_id not in self.remote.file_ids
+        return FileAction("remove", tool, path, file_id, delete=delete, gone=gone)
+
+    def _usable(self, entry: RemoteStoreFile) -> bool:
+        # A store entry whose File was deleted (a concurrent apply, a hand) retrieves nothing useful on
+        # the real API, which drops the entry, and dangles on servers that keep it: either way, drift.
+        return entry.file_id in self.remote.files and entry.status not in ("failed", "cancelled")
 
     def _code_files(self, want: DesiredAssistant, have: RemoteAssistant | None) -> list[FileAction]:
         ids = have.code_file_ids if have else []
@@ -188,7 +197,7 @@ class _Planner:
         actions: list[FileAction] = []
         for wanted in want.search_files:
             entries = by_path.pop(wanted.path, [])
-            match = next((e for e in entries if e.sha256 == wanted.sha256), None)
+            match = next((e for e in entries if e.sha256 == wanted.sha256 and self._usable(e)), None)
             if match is not None:
                 self.referenced.add(match.file_id)
                 actions.append(FileAction("keep", "file_search", wanted.path, match.file_id, wanted))
@@ -213,11 +222,16 @@ class _Planner:
         store_change = bool(want.search_files) != (store is not None) or (
             store is not None and have.vector_store_ids != [store.id]
         )
+        notes = tuple(
+            f"vector store {i} is gone: {'a new one is made' if want.search_files else 'the reference is dropped'}"
+            for i in have.vector_store_ids
+            if i not in self.remote.store_ids
+        )
         moved = any(f.action != "keep" for f in files) or store_change
         if fields or moved or have.spec_hash != want.spec_hash:
             reason = "drift" if have.spec_hash == want.spec_hash else "changed"
             change = Change(
-                "update", "assistant", key, have.id, reason, tuple(fields), tuple(files), want, store
+                "update", "assistant", key, have.id, reason, tuple(fields), tuple(files), want, store, notes
             )
             self.changes.append(change)
 

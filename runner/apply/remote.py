@@ -1,4 +1,11 @@
-"""What the API has: every page of assistants, vector stores and files, sorted into what arun manages."""
+"""What the API has: every page of assistants, vector stores and files, sorted into what arun manages.
+
+The listing order matters when another apply writes at the same time. Objects are made files first, then
+vector stores, then assistants, so reading the other way round (assistants, stores, files) means that any
+id an object refers to was made before that object was read: an id missing from a later listing was
+deleted, never merely too new. A plan can therefore call a reference to a missing object drift without
+false alarms. The other way round is not safe and is guarded in execute.py: an object made during the
+listing can look unreferenced, so deletions look again first (`read_references`)."""
 
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ class RemoteStoreFile:
     file_id: str
     path: str | None
     sha256: str | None
+    status: str = "completed"
 
 
 @dataclass
@@ -71,6 +79,11 @@ class RemoteState:
     stores: dict[str, RemoteStore]  # managed vector stores by id
     files: dict[str, RemoteFile]  # files arun uploaded, by id
     unmanaged_assistants: int = 0
+    # Every vector store and file listed, arun's or not: a reference to an id outside these is dangling.
+    store_ids: frozenset[str] = frozenset()
+    file_ids: frozenset[str] = frozenset()
+    # Files and stores that assistants arun does not manage use: never deleted, whoever made them.
+    foreign: frozenset[str] = frozenset()
 
 
 def _managed(metadata: dict[str, Any] | None) -> str | None:
@@ -78,27 +91,29 @@ def _managed(metadata: dict[str, Any] | None) -> str | None:
     return metadata.get(KEY_KEY) if metadata.get(KEY_MANAGED) == MANAGED_VALUE else None
 
 
-def read_assistants(api: Api) -> tuple[dict[str, list[RemoteAssistant]], int]:
-    """Managed assistants by key, oldest first, and how many others there are."""
+def read_assistants(api: Api) -> tuple[dict[str, list[RemoteAssistant]], list[RemoteAssistant]]:
+    """Managed assistants by key, oldest first, and the others (whose references arun must respect)."""
     assistants: dict[str, list[RemoteAssistant]] = {}
-    unmanaged = 0
+    others: list[RemoteAssistant] = []
     for item in api.list_all("listing assistants", api.client.beta.assistants.list):
         raw = item.model_dump(mode="json")
         key = _managed(raw.get("metadata"))
         if key is None:
-            unmanaged += 1
+            others.append(RemoteAssistant(item.id, "", item.created_at, raw))
             continue
         assistants.setdefault(key, []).append(RemoteAssistant(item.id, key, item.created_at, raw))
     for copies in assistants.values():
         copies.sort(key=lambda a: (a.created_at, a.id))
-    return assistants, unmanaged
+    return assistants, others
 
 
 def read_remote(api: Api) -> RemoteState:
     client = api.client
-    assistants, unmanaged = read_assistants(api)
+    assistants, others = read_assistants(api)
     stores: dict[str, RemoteStore] = {}
+    store_ids: set[str] = set()
     for item in api.list_all("listing vector stores", client.vector_stores.list):
+        store_ids.add(item.id)
         key = _managed(item.metadata)
         if key is None:
             continue
@@ -112,15 +127,62 @@ def read_remote(api: Api) -> RemoteState:
             path, sha = attributes.get("arun_path"), attributes.get("arun_sha256")
             store.files.append(
                 RemoteStoreFile(
-                    vs_file.id, path if isinstance(path, str) else None, sha if isinstance(sha, str) else None
+                    vs_file.id,
+                    path if isinstance(path, str) else None,
+                    sha if isinstance(sha, str) else None,
+                    str(vs_file.status),
                 )
             )
         stores[item.id] = store
 
     files: dict[str, RemoteFile] = {}
+    file_ids: set[str] = set()
     # One page holds up to 10,000 files on the Files API; list_all still follows has_more.
     for item in api.list_all("listing files", client.files.list, purpose="assistants", limit=10_000):
+        file_ids.add(item.id)
         parsed = parse_upload_name(item.filename)
         if parsed is not None:
             files[item.id] = RemoteFile(item.id, item.filename, parsed.key, parsed.short, item.created_at)
-    return RemoteState(assistants, stores, files, unmanaged)
+    foreign = {i for a in others for i in a.code_file_ids + a.vector_store_ids}
+    return RemoteState(
+        assistants, stores, files, len(others), frozenset(store_ids), frozenset(file_ids), frozenset(foreign)
+    )
+
+
+@dataclass
+class References:
+    """What uses what on the API right now: what a deletion must spare."""
+
+    code_files: set[str] = field(default_factory=set)  # on any assistant's code_interpreter
+    stores: set[str] = field(default_factory=set)  # on any assistant's file_search
+    store_files: dict[str, set[str]] = field(default_factory=dict)  # managed store id -> its file ids
+
+    def file_in_use(self, file_id: str) -> bool:
+        return file_id in self.code_files or any(file_id in ids for ids in self.store_files.values())
+
+    def forget_store(self, store_id: str) -> None:
+        """The store was just deleted: its files no longer count as used by it."""
+        self.store_files.pop(store_id, None)
+
+
+def read_references(api: Api) -> References:
+    """What every assistant (managed or not) and every managed vector store refers to, read afresh."""
+    client = api.client
+    refs = References()
+    for item in api.list_all("listing assistants", client.beta.assistants.list):
+        resources = item.tool_resources
+        if resources is None:
+            continue
+        if resources.code_interpreter is not None:
+            refs.code_files.update(resources.code_interpreter.file_ids or [])
+        if resources.file_search is not None:
+            refs.stores.update(resources.file_search.vector_store_ids or [])
+    for store in api.list_all("listing vector stores", client.vector_stores.list):
+        if _managed(store.metadata) is None and store.id not in refs.stores:
+            continue
+        try:
+            listed = api.list_all("listing vector store files", client.vector_stores.files.list, store.id)
+        except ApiNotFound:
+            continue
+        refs.store_files[store.id] = {vs_file.id for vs_file in listed}
+    return refs

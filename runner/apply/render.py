@@ -41,7 +41,9 @@ def _file_line(action: FileAction) -> str | None:
     if action.action == "reuse":
         return f"+ file {where} ({action.tool}, reuse upload {action.file_id})"
     if action.action == "remove":
-        return f"- file {where} ({action.tool}, {'delete' if action.delete else 'detach'} {action.file_id})"
+        verb = "delete" if action.delete else "detach"
+        gone = ": the file is gone" if action.gone else ""
+        return f"- file {where} ({action.tool}, {verb} {action.file_id}{gone})"
     return None
 
 
@@ -66,6 +68,7 @@ def change_lines(change: Change, *, color: bool = False) -> list[str]:
     head = f"{mark} {change.kind.replace('_', ' ')} {change.key}{ident}{reason}"
     lines = [click.style(head, fg=fg) if color else head]
     body = _create_lines(change) if change.action == "create" else []
+    body.extend(f"! {note}" for note in change.notes)
     for item in change.fields:
         body.extend(_field_lines(item))
     body.extend(line for line in map(_file_line, change.files) if line)
@@ -99,9 +102,17 @@ def plan_json(plan: Plan, requests: int) -> dict[str, Any]:
             "reason": item.reason,
             "fields": [{"field": f.field, "before": f.before, "after": f.after} for f in item.fields],
             "files": [
-                {"action": f.action, "tool": f.tool, "path": f.path, "file_id": f.file_id, "delete": f.delete}
+                {
+                    "action": f.action,
+                    "tool": f.tool,
+                    "path": f.path,
+                    "file_id": f.file_id,
+                    "delete": f.delete,
+                    "gone": f.gone,
+                }
                 for f in item.file_changes
             ],
+            "notes": list(item.notes),
         }
 
     return {

@@ -13,12 +13,11 @@ from runner.api.session import Api, open_api
 from runner.apply.execute import Executor
 from runner.apply.plan import Plan
 from runner.apply.render import plan_json, render_plan
-from runner.commands.plan import ApiOptions, make_plan, print_plan
+from runner.commands.plan import ApiOptions, check_assistants, make_plan, print_plan
 from runner.errors import ApiError, RunnerError
-from runner.project.load import require_project
 from runner.term import color_enabled
 
-MAX_ROUNDS = 3
+MAX_ROUNDS = 6
 
 
 def _confirm(plan: Plan, requests: int, *, yes: bool, as_json: bool) -> None:
@@ -32,34 +31,38 @@ def _confirm(plan: Plan, requests: int, *, yes: bool, as_json: bool) -> None:
         raise RunnerError("nothing applied: the plan was not confirmed")
 
 
-def _leftovers_only(plan: Plan) -> bool:
-    """Only deletions of duplicates and unreferenced objects: what a concurrent apply leaves in flight."""
-    return all(
-        c.action == "delete" and c.reason.startswith(("duplicate", "unreferenced")) for c in plan.changes
-    )
-
-
 def converge(
     api: Api, root: Path, plan: Plan, *, prune: bool, hook: Callable[[str], None] | None = None
-) -> Plan:
+) -> int:
+    """Execute the plan, then plan again until nothing is left; returns the number of rounds."""
     executor = Executor(api, root, hook)
     executor.run(plan)
     after = make_plan(api, root, prune=prune)
     rounds = 1
-    # Another apply running at the same time (there is no lock to share) can leave duplicates and orphans
-    # for a moment, and ours may have been the duplicate. Clean up and look again, a bounded number of
-    # times; anything else left over means apply is wrong, and it says so.
-    while not after.empty and rounds < MAX_ROUNDS and (executor.deduplicated or _leftovers_only(after)):
+    # Another apply running at the same time (there is no lock to share) can leave duplicates, orphans and
+    # references to what it deleted, or stop a round of ours (`executor.conflict`). Each fresh plan sees
+    # all of that as drift, so execute it and look again, a bounded number of times. A plan that comes
+    # back unchanged from a round that met no other writer means apply itself is wrong: say so.
+    while not after.empty:
+        stuck = after.changes == plan.changes and not executor.disturbed
+        if stuck or rounds >= MAX_ROUNDS:
+            listing = render_plan(after, api.counter.requests)
+            why = f"after {rounds} rounds" if not stuck else "and executing it again would change nothing"
+            conflict = (
+                f"\nThe last round was stopped by a concurrent change: {executor.conflict}"
+                if executor.conflict
+                else ""
+            )
+            raise ApiError(
+                f"apply finished but a fresh plan is not empty ({why}), so the API does not match the YAML:"
+                f"\n{listing}{conflict}"
+            )
+        plan = after
         executor = Executor(api, root, hook)
-        executor.run(after)
+        executor.run(plan)
         after = make_plan(api, root, prune=prune)
         rounds += 1
-    if not after.empty:
-        listing = render_plan(after, api.counter.requests)
-        raise ApiError(
-            f"apply finished but a fresh plan is not empty, so the API does not match the YAML:\n{listing}"
-        )
-    return after
+    return rounds
 
 
 def run_apply(
@@ -71,7 +74,7 @@ def run_apply(
     as_json: bool = False,
     hook: Callable[[str], None] | None = None,
 ) -> int:
-    require_project(root)
+    check_assistants(root)
     with open_api(options.settings(root), announce=not as_json) as api:
         plan = make_plan(api, root, prune=prune)
         if plan.empty:
@@ -80,13 +83,21 @@ def run_apply(
         _confirm(plan, api.counter.requests, yes=yes, as_json=as_json)
         if yes and not as_json:
             print_plan(plan, api.counter.requests, as_json=False)
-        converge(api, root, plan, prune=prune, hook=hook)
+        rounds = converge(api, root, plan, prune=prune, hook=hook)
         counts = (
             f"{plan.count('create')} created, {plan.count('update')} updated, {plan.count('delete')} deleted"
         )
-        done = f"Applied: {counts}. {api.counter.requests} API requests ({api.counter.writes} writes); a fresh plan is empty."
+        again = f" in {rounds} rounds (another writer was at work)" if rounds > 1 else ""
+        done = (
+            f"Applied{again}: {counts}. {api.counter.requests} API requests ({api.counter.writes} writes); "
+            "a fresh plan is empty."
+        )
         if as_json:
-            report = plan_json(plan, api.counter.requests) | {"applied": True, "writes": api.counter.writes}
+            report = plan_json(plan, api.counter.requests) | {
+                "applied": True,
+                "writes": api.counter.writes,
+                "rounds": rounds,
+            }
             click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         else:
             click.echo(done)

@@ -15,7 +15,7 @@ from runner.apply.plan import Plan, compute_plan
 from runner.apply.remote import read_remote
 from runner.apply.render import plan_json, render_plan
 from runner.config import Settings
-from runner.project.load import require_project
+from runner.project.load import require_assistants
 from runner.term import color_enabled
 
 EXIT_CHANGES = 2
@@ -33,8 +33,19 @@ class ApiOptions:
         return resolve_settings(root, base_url=self.base_url, api_key=self.api_key, local=self.local)
 
 
+def check_assistants(root: Path) -> None:
+    """Stop before any API is touched when an assistant has a problem; only mention the scenarios'."""
+    _, scenario_problems = require_assistants(root)
+    if scenario_problems:
+        click.echo(
+            f"Note: the scenarios have {scenario_problems} problem(s) (`arun validate` lists them); "
+            "plan and apply need only the assistants, replay refuses them.",
+            err=True,
+        )
+
+
 def make_plan(api: Api, root: Path, *, prune: bool) -> Plan:
-    project = require_project(root)
+    project, _ = require_assistants(root)
     return compute_plan(desired_state(project), read_remote(api), prune=prune)
 
 
@@ -47,7 +58,7 @@ def print_plan(plan: Plan, requests: int, *, as_json: bool) -> None:
 
 
 def run_plan(root: Path, options: ApiOptions, *, prune: bool = False, as_json: bool = False) -> int:
-    require_project(root)  # a broken project fails before any API is touched
+    check_assistants(root)
     settings = options.settings(root)
     with open_api(settings, announce=not as_json) as api:
         plan = make_plan(api, root, prune=prune)

@@ -7,14 +7,30 @@ import socket
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from runner.errors import ConfigError
 
+if TYPE_CHECKING:
+    from runner.sim.types import Model
+
 DEFAULT_DB = Path(".arun") / "local.db"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class UpstreamOptions:
+    """Where model steps go instead of the simulator (docs/upstream.md)."""
+
+    base_url: str | None = None
+    key_env: str = "UPSTREAM_API_KEY"
+    model: str | None = None
+    timeout: float = 60.0
+    max_steps: int = 8
+    record: Path | None = None
+    replay: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +46,47 @@ class ServeOptions:
     faults: tuple[str, ...] = ()
     seed: int = 0
     code_execution: bool = True
+    unsafe_code_execution: bool = False
+    upstream: UpstreamOptions = field(default_factory=UpstreamOptions)
+
+
+def upstream_model(options: UpstreamOptions, root: Path, environ: dict[str, str]) -> Model | None:
+    """The adapter `options` ask for, or None for the simulator. Errors name the flag to fix."""
+    if options.base_url is None and options.replay is None:
+        if options.record is not None:
+            raise ConfigError("--record needs --upstream: there is nothing to record from the simulator.")
+        if options.model is not None:
+            raise ConfigError("--upstream-model needs --upstream or --replay.")
+        return None
+    from runner.upstream.client import UpstreamClient, UpstreamSettings
+    from runner.upstream.model import ModelNames, UpstreamModel
+    from runner.upstream.recording import Exchanges, Recorder, Replayer
+
+    try:
+        names = ModelNames.parse(options.model)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if options.replay is not None:
+        if options.base_url is not None or options.record is not None:
+            raise ConfigError(
+                "--replay answers from recorded exchanges only: leave out --upstream and --record."
+            )
+        folder = options.replay if options.replay.is_absolute() else root / options.replay
+        try:
+            source: Exchanges = Replayer(folder)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"--replay: {exc}.") from None
+        return UpstreamModel(source, names, options.max_steps)
+    assert options.base_url is not None
+    if not options.base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"--upstream {options.base_url!r}: expected an http:// or https:// base URL ending in /v1."
+        )
+    settings = UpstreamSettings(options.base_url, environ.get(options.key_env) or None, options.timeout)
+    source = UpstreamClient(settings)
+    if options.record is not None:
+        source = Recorder(source, options.record if options.record.is_absolute() else root / options.record)
+    return UpstreamModel(source, names, options.max_steps)
 
 
 def resolve_api_key(flag: str | None, environ: dict[str, str]) -> tuple[str, bool]:
@@ -80,6 +137,7 @@ def run_serve(
         model_time=options.model_time,
         faults=Faults.parse(options.faults, options.seed),
         code_execution=options.code_execution,
+        unsafe_code_execution=options.unsafe_code_execution,
     )
     if options.api_key_file is not None and options.api_key:
         raise ConfigError("--api-key and --api-key-file both give the key: use one (preferably the file).")
@@ -91,7 +149,8 @@ def run_serve(
     db_path = options.db if options.db.is_absolute() else root / options.db
     with ExitStack() as stack:
         # Opened in this order and closed in reverse, whichever step fails.
-        backend = Backend(db_path, run_settings)
+        model = upstream_model(options.upstream, root, dict(os.environ if environ is None else environ))
+        backend = Backend(db_path, run_settings, model)
         stack.callback(backend.close)
         log_file = None
         if options.access_log is not None:
@@ -111,6 +170,17 @@ def run_serve(
                 file=sys.stderr,
                 flush=True,
             )
+        if options.unsafe_code_execution and options.code_execution:
+            from runner.sim.boundary import probe
+
+            found = probe()
+            if not found.available:
+                print(
+                    f"Warning: --unsafe-code-execution: the sandbox has no boundary here ({found.reason}); "
+                    "code from a model runs as this user, able to read its files and use the network.",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if generated:
             # Printed once, like Jupyter's token; it is never written anywhere else.
             print(f"API key for this session: {api_key}", file=out, flush=True)

@@ -24,7 +24,14 @@ from runner.server.models.common import new_id, now
 from runner.server.models.run_steps import public_step
 from runner.server.models.runs import TERMINAL, Runs, public
 from runner.server.models.vector_stores import VectorStores
-from runner.server.seam import StoreRetriever, model_input, search_store_ids, step_from_json, step_to_json
+from runner.server.seam import (
+    StoreRetriever,
+    code_file_ids,
+    model_input,
+    search_store_ids,
+    step_from_json,
+    step_to_json,
+)
 from runner.server.streaming import (
     Bus,
     EventStreamResponse,
@@ -35,9 +42,12 @@ from runner.server.streaming import (
     tool_call_delta,
 )
 from runner.sim import (
+    CodeInterpreterCall,
+    ContextOverflow,
     MessageStep,
     Model,
     ModelEvent,
+    ModelFailure,
     ModelInput,
     Sandbox,
     SimulatedModel,
@@ -51,6 +61,7 @@ from runner.sim import (
     prompt_tokens,
     tool_call_to_api,
 )
+from runner.sim.sandbox import Origin, SandboxFile
 
 log = logging.getLogger("runner.server")
 
@@ -67,6 +78,7 @@ class RunSettings:
     run_ttl: float = 600.0
     faults: Faults = field(default_factory=Faults)
     code_execution: bool = True
+    unsafe_code_execution: bool = False
 
     @property
     def poll_after_ms(self) -> int:
@@ -88,7 +100,12 @@ class Engine:
         self.vector_stores = vector_stores
         self.settings = settings
         self.model: Model = model or SimulatedModel(settings.model_time)
-        self.sandbox = Sandbox(enabled=settings.code_execution)
+        self.sandbox = Sandbox(
+            enabled=settings.code_execution, unsafe_code_execution=settings.unsafe_code_execution
+        )
+        # Where code_interpreter code comes from decides how it may run (runner/sim/sandbox.py): the
+        # simulator's own code runs on any machine, a real model's only behind the sandbox's boundary.
+        self.code_origin: Origin = "simulator" if isinstance(self.model, SimulatedModel) else "model"
         self.bus = Bus()
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -125,6 +142,18 @@ class Engine:
             await self._drive(run_id, announce_queued)
         except asyncio.CancelledError:
             raise  # the server is stopping: the run is left for start-up recovery
+        except ModelFailure as failure:
+            # The model could not answer (an upstream that kept failing, a recorded answer missing).
+            log.warning("run %s failed: %s", run_id, failure.message)
+            run = self.runs.load(run_id)
+            if run["status"] not in TERMINAL:
+                error = {"code": failure.code, "message": failure.message}
+                self._emit_run(self.runs.finish(run, "failed", last_error=error))
+        except ContextOverflow as overflow:
+            log.warning("run %s ended incomplete: %s", run_id, overflow)
+            run = self.runs.load(run_id)
+            if run["status"] not in TERMINAL:
+                self._emit_run(self.runs.finish(run, "incomplete", reason="max_prompt_tokens"))
         except Exception:
             log.exception("run %s failed inside the engine", run_id)
             run = self.runs.load(run_id)
@@ -218,6 +247,7 @@ class Engine:
         run: dict[str, Any] | None = started
         assert run is not None
         ids: list[str] = []
+        started_calls: set[int] = set()
         step = self.runs.steps.create(run, "tool_calls", {"type": "tool_calls", "tool_calls": []})
         self._emit_step(run, "thread.run.step.created", step)
         self._emit_step(run, "thread.run.step.in_progress", step)
@@ -230,9 +260,10 @@ class Engine:
                 continue
             if (run := self._checkpoint(run["id"])) is None:
                 return None
-            first = event.index == len(ids)
-            if first:
-                ids.append(new_id("call"))
+            # Calls may start out of order (the upstream adapter relays a built-in call once it is whole).
+            first = event.index not in started_calls
+            started_calls.add(event.index)
+            ids.extend(new_id("call") for _ in range(len(ids), event.index + 1))
             delta = tool_call_delta(event, ids[event.index], first, inp)
             if delta is not None:
                 self.bus.publish(run["id"], "thread.run.step.delta", step_delta(step["id"], [delta]))
@@ -247,6 +278,19 @@ class Engine:
         step["step_details"]["tool_calls"] = [
             tool_call_to_api(c, i, inp) for c, i in zip(out.calls, ids, strict=True)
         ]
+        if needs_outputs(out) and len(out.function_calls) < len(out.calls):
+            # A real model may call a built-in tool and the client's functions in one step: the built-ins
+            # run now, so that the step waits for the client's outputs only.
+            out = await asyncio.to_thread(
+                execute_builtin_calls,
+                out,
+                inp,
+                retriever=StoreRetriever(self.vector_stores, self._store_ids(run)),
+                code_runner=self.sandbox,
+            )
+            step["step_details"]["tool_calls"] = [
+                tool_call_to_api(c, i, inp, include_content=True) for c, i in zip(out.calls, ids, strict=True)
+            ]
         if needs_outputs(out):
             self.runs.steps.save(step)
             self._count(run, out.usage.prompt_tokens, out.usage.completion_tokens)
@@ -261,17 +305,19 @@ class Engine:
                             "function": {k: c["function"][k] for k in ("name", "arguments")},
                         }
                         for c in step["step_details"]["tool_calls"]
+                        if c["type"] == "function"
                     ]
                 },
             }
             self._emit_run(self.runs.set_status(run, "requires_action"))
             return None
+        files = self._code_files(run) if any(isinstance(c, CodeInterpreterCall) for c in out.calls) else ()
         done = await asyncio.to_thread(
             execute_builtin_calls,
             out,
             inp,
             retriever=StoreRetriever(self.vector_stores, self._store_ids(run)),
-            code_runner=self.sandbox,
+            code_runner=self.sandbox.bound(origin=self.code_origin, files=files),
         )
         if (run := self._checkpoint(run["id"])) is None:
             return None
@@ -290,6 +336,20 @@ class Engine:
         run["_steps"].append(step_to_json(done))
         self.runs.save(run)
         return run
+
+    def _code_files(self, run: dict[str, Any]) -> tuple[SandboxFile, ...]:
+        """The run's code_interpreter files with their bytes, read here (in the loop's thread, where the
+        store is used); files deleted meanwhile are left out."""
+        store = self.runs.store
+        assistant = self.assistants.get_assistant(run["assistant_id"])
+        thread = self.assistants.get_thread(run["thread_id"])
+        messages = store.all("messages", thread_id=run["thread_id"])
+        files = []
+        for file_id in code_file_ids(run, assistant, thread, messages):
+            meta, data = store.get("files", file_id), store.get_blob(file_id)
+            if meta is not None and data is not None:
+                files.append(SandboxFile(file_id, meta["filename"], data))
+        return tuple(files)
 
     def _store_ids(self, run: dict[str, Any]) -> list[str]:
         assistant = self.assistants.get_assistant(run["assistant_id"])

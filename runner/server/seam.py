@@ -30,14 +30,22 @@ class StoreRetriever:
     """The sim's `Retriever` over the vector stores of a run (the assistant's, or the run's own, and the
     thread's), ranked by part 1's BM25 index exactly as `POST /vector_stores/{id}/search` ranks them."""
 
-    def __init__(self, vector_stores: VectorStores, store_ids: Sequence[str]) -> None:
+    def __init__(
+        self,
+        vector_stores: VectorStores,
+        store_ids: Sequence[str],
+        filters: Mapping[str, Any] | None = None,
+    ) -> None:
         self.vector_stores = vector_stores
         self.store_ids = [s for s in dict.fromkeys(store_ids) if vector_stores.store.get("vector_stores", s)]
+        self.filters = (
+            dict(filters) if filters else None
+        )  # attribute filters (a Responses file_search tool's)
 
     def search(self, query: str, max_results: int) -> Sequence[SearchHit]:
         if not self.store_ids:
             return []
-        hits = self.vector_stores.search(self.store_ids, [query], max_results)
+        hits = self.vector_stores.search(self.store_ids, [query], max_results, self.filters)
         return [SearchHit(h.file_id, h.filename, h.score, h.text) for h in hits]
 
 
@@ -48,6 +56,27 @@ def search_store_ids(
     base = own if own is not None else (assistant.get("tool_resources") or {}).get("file_search") or {}
     from_thread = (thread.get("tool_resources") or {}).get("file_search") or {}
     return [*base.get("vector_store_ids", []), *from_thread.get("vector_store_ids", [])]
+
+
+def code_file_ids(
+    run: Mapping[str, Any],
+    assistant: Mapping[str, Any],
+    thread: Mapping[str, Any],
+    messages: Sequence[Mapping[str, Any]],
+) -> list[str]:
+    """The files code_interpreter sees: the run's own `tool_resources` (create thread and run) or else the
+    assistant's, then the thread's, then every thread message's attachment for code_interpreter; each once,
+    in that order (the first of a name gets the name in the sandbox's folder)."""
+    own = (run.get("tool_resources") or {}).get("code_interpreter")
+    base = own if own is not None else (assistant.get("tool_resources") or {}).get("code_interpreter") or {}
+    from_thread = (thread.get("tool_resources") or {}).get("code_interpreter") or {}
+    attached = [
+        a["file_id"]
+        for m in messages
+        for a in m.get("attachments") or []
+        if any(t.get("type") == "code_interpreter" for t in a.get("tools") or [])
+    ]
+    return list(dict.fromkeys([*base.get("file_ids", []), *from_thread.get("file_ids", []), *attached]))
 
 
 def message_text(message: Mapping[str, Any]) -> str:

@@ -243,8 +243,26 @@ def test_a_broken_project_never_reaches_the_api(project: Path, server: Server) -
     mark = server.mark()
     code, _, err = arun(project, server, "plan")
     assert code == 1
-    assert err.startswith("Error: the project has 1 problem(s):\nassistants/bad.yaml:1:8: model:")
+    assert err.startswith("Error: the assistants have 1 problem(s):\nassistants/bad.yaml:1:8: model:")
     assert server.since(mark) == []
+
+
+def test_a_broken_scenario_does_not_block_plan_and_apply(project: Path, server: Server) -> None:
+    write(project, "scenarios/bad.yaml", "assistant: nobody\nturns: [{user: hi}]\n")
+    note = (
+        "Note: the scenarios have 1 problem(s) (`arun validate` lists them); "
+        "plan and apply need only the assistants, replay refuses them.\n"
+    )
+    code, out, err = arun(project, server, "plan")
+    assert (code, out.splitlines()[0], err) == (2, "+ assistant math-tutor", note)
+    code, out, err = arun(project, server, "apply", "--yes")
+    assert (code, err) == (0, note)
+    assert inventory(server)["assistants"] == ["math-tutor", "novel-guide", "travel-helper"]
+    result = CliRunner().invoke(
+        cli, ["-C", str(project), "replay", *server.cli_args()], catch_exceptions=False
+    )
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: the project has 1 problem(s):\nscenarios/bad.yaml:1:12:")
 
 
 def test_api_key_without_base_url_says_the_hosted_api_is_gone(project: Path) -> None:

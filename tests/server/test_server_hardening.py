@@ -199,7 +199,7 @@ def test_a_migration_repairs_rows_written_by_an_older_server(tmp_path: Path, con
     Store(db).close()
     _bad_rows(db)
     with sqlite3.connect(db) as raw:
-        raw.execute("PRAGMA user_version = 1")
+        raw.execute("PRAGMA user_version = 2")  # as a server before migration 3 left it
     Store(db).close()
     with sqlite3.connect(db) as raw:
         (text,) = raw.execute("SELECT data FROM assistants WHERE id = 'asst_bad'").fetchone()

@@ -119,11 +119,15 @@ TROUBLE = st.sampled_from(
         2**63,
     ]
 )
-VALUES = TROUBLE | st.recursive(
-    LEAVES,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
-    max_leaves=8,
-) | st.integers(min_value=1, max_value=200).map(lambda depth: json.loads("[" * depth + "]" * depth))
+VALUES = (
+    TROUBLE
+    | st.recursive(
+        LEAVES,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+        max_leaves=8,
+    )
+    | st.integers(min_value=1, max_value=200).map(lambda depth: json.loads("[" * depth + "]" * depth))
+)
 
 
 def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:

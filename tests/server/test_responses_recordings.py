@@ -22,13 +22,14 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import API_KEY, shared_path
+from conftest import API_KEY
 from responses_support import ResponsesContract
 from runs_support import start_server
 from test_runs_recordings import _events, _stream_shape
 from test_server_recordings import PREFIX, _learn, _map, _shape
 
 from runner.server.embedded import EmbeddedServer
+from tests.shared import shared_path
 
 ID = re.compile(r"^(resp_|conv_|msg_|fc_|fs_|ci_|cntr_|call_|file-|vs_)[A-Za-z0-9]+$")
 # Keys of a response object that only some recordings have (fields the API added later, billing and

@@ -114,8 +114,9 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     """Check assistants and scenarios against their schemas and each other.
 
     Reads no network and needs no API key. PATHS are files or folders inside the project (default:
-    assistants/ and scenarios/). Every problem is printed as path:line:col: where: message.
-    Exits 0 when everything is valid, 1 otherwise.
+    assistants/ and scenarios/; relative to the current folder). Every problem is printed as
+    path:line:col: where: message; warnings say "warning:" before the message and do not fail.
+    Exits 0 when there is no error, 1 otherwise.
 
     \b
     Example:

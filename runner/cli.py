@@ -114,8 +114,9 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     """Check assistants and scenarios against their schemas and each other.
 
     Reads no network and needs no API key. PATHS are files or folders inside the project (default:
-    assistants/ and scenarios/). Every problem is printed as path:line:col: where: message.
-    Exits 0 when everything is valid, 1 otherwise.
+    assistants/ and scenarios/; relative to the current folder). Every problem is printed as
+    path:line:col: where: message; warnings say "warning:" before the message and do not fail.
+    Exits 0 when there is no error, 1 otherwise.
 
     \b
     Example:
@@ -125,6 +126,26 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     from runner.commands.validate import run_validate
 
     return run_validate(obj.root, list(paths), as_json=as_json, cwd=obj.cwd)
+
+
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=True, path_type=Path))
+@click.pass_obj
+def init(obj: Context, directory: Path) -> int:
+    """Start a project in DIRECTORY (default: here) that replays green on the embedded local server.
+
+    Writes assistants/ with one assistant, scenarios/ with one scenario, the JSON Schemas their
+    yaml-language-server lines name, .gitignore, a GitHub Actions workflow and a pre-commit config.
+    Never overwrites a file: what is already there is skipped, and said so. Exits 0, or 1 when it
+    cannot write.
+
+    \b
+    Example:
+      arun init my-assistants && cd my-assistants && arun replay
+    """
+    from runner.commands.init import run_init
+
+    return run_init(directory if directory.is_absolute() else obj.cwd / directory)
 
 
 def api_options(fn: Callable[..., Any]) -> Callable[..., Any]:

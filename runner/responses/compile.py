@@ -125,7 +125,7 @@ def tool_choice(choice: Any) -> Any:
 def instructions(base: str | None, settings: Mapping[str, Any]) -> str | None:
     """A run's `instructions` replace the assistant's; `additional_instructions` are appended after a
     blank line, as the Assistants API appended them."""
-    text = settings["instructions"] if "instructions" in settings else base
+    text: str | None = settings.get("instructions", base)
     extra = settings.get("additional_instructions")
     if extra:
         text = f"{text}\n\n{extra}" if text else extra

@@ -436,6 +436,47 @@ def diff(
     is_flag=True,
     help="Do not run code_interpreter code (steps still appear, with a note instead of output).",
 )
+@click.option(
+    "--upstream",
+    metavar="BASE_URL",
+    help="Ask this OpenAI-compatible Chat Completions endpoint (ending in /v1) for every model step.",
+)
+@click.option(
+    "--upstream-key-env",
+    metavar="VAR",
+    default="UPSTREAM_API_KEY",
+    show_default=True,
+    help="Environment variable holding the upstream's API key (unset: no key is sent).",
+)
+@click.option(
+    "--upstream-model",
+    metavar="NAME|REQ=UP,...",
+    help="Upstream model for every request, or a mapping from requested to upstream model names.",
+)
+@click.option(
+    "--upstream-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds without a byte from the upstream before the attempt counts as failed.",
+)
+@click.option(
+    "--max-model-steps",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="With --upstream/--replay: tool steps per run before the model must answer (tool_choice none).",
+)
+@click.option(
+    "--record",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --upstream: write every upstream exchange into this folder.",
+)
+@click.option(
+    "--replay",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Answer model steps from exchanges recorded with --record (no upstream, no network).",
+)
 @click.pass_obj
 def serve(
     obj: Context,
@@ -449,6 +490,13 @@ def serve(
     faults: tuple[str, ...],
     seed: int,
     no_code_execution: bool,
+    upstream: str | None,
+    upstream_key_env: str,
+    upstream_model: str | None,
+    upstream_timeout: float,
+    max_model_steps: int,
+    record: Path | None,
+    replay: Path | None,
 ) -> int:
     """Run the local Assistants API server (Assistants v2, Files, Vector stores) under /v1.
 
@@ -460,8 +508,10 @@ def serve(
       arun serve --port 8787 --access-log .arun/access.jsonl
       arun serve --model-time 0.05 --fault drop_stream=0.2 --seed 7
       OPENAI_BASE_URL=http://127.0.0.1:8787/v1 arun apply
+      arun serve --upstream http://127.0.0.1:11434/v1 --upstream-model llama3.2 --record exchanges/
+      arun serve --replay exchanges/
     """
-    from runner.commands.serve import ServeOptions, run_serve
+    from runner.commands.serve import ServeOptions, UpstreamOptions, run_serve
 
     options = ServeOptions(
         host=host,
@@ -474,6 +524,15 @@ def serve(
         faults=faults,
         seed=seed,
         code_execution=not no_code_execution,
+        upstream=UpstreamOptions(
+            base_url=upstream,
+            key_env=upstream_key_env,
+            model=upstream_model,
+            timeout=upstream_timeout,
+            max_steps=max_model_steps,
+            record=record,
+            replay=replay,
+        ),
     )
     return run_serve(options, obj.root)
 

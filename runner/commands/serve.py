@@ -7,14 +7,30 @@ import socket
 import sys
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from runner.errors import ConfigError
 
+if TYPE_CHECKING:
+    from runner.sim.types import Model
+
 DEFAULT_DB = Path(".arun") / "local.db"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class UpstreamOptions:
+    """Where model steps go instead of the simulator (docs/upstream.md)."""
+
+    base_url: str | None = None
+    key_env: str = "UPSTREAM_API_KEY"
+    model: str | None = None
+    timeout: float = 60.0
+    max_steps: int = 8
+    record: Path | None = None
+    replay: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +45,46 @@ class ServeOptions:
     faults: tuple[str, ...] = ()
     seed: int = 0
     code_execution: bool = True
+    upstream: UpstreamOptions = field(default_factory=UpstreamOptions)
+
+
+def upstream_model(options: UpstreamOptions, root: Path, environ: dict[str, str]) -> Model | None:
+    """The adapter `options` ask for, or None for the simulator. Errors name the flag to fix."""
+    if options.base_url is None and options.replay is None:
+        if options.record is not None:
+            raise ConfigError("--record needs --upstream: there is nothing to record from the simulator.")
+        if options.model is not None:
+            raise ConfigError("--upstream-model needs --upstream or --replay.")
+        return None
+    from runner.upstream.client import UpstreamClient, UpstreamSettings
+    from runner.upstream.model import ModelNames, UpstreamModel
+    from runner.upstream.recording import Exchanges, Recorder, Replayer
+
+    try:
+        names = ModelNames.parse(options.model)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if options.replay is not None:
+        if options.base_url is not None or options.record is not None:
+            raise ConfigError(
+                "--replay answers from recorded exchanges only: leave out --upstream and --record."
+            )
+        folder = options.replay if options.replay.is_absolute() else root / options.replay
+        try:
+            source: Exchanges = Replayer(folder)
+        except FileNotFoundError as exc:
+            raise ConfigError(f"--replay: {exc}.") from None
+        return UpstreamModel(source, names, options.max_steps)
+    assert options.base_url is not None
+    if not options.base_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"--upstream {options.base_url!r}: expected an http:// or https:// base URL ending in /v1."
+        )
+    settings = UpstreamSettings(options.base_url, environ.get(options.key_env) or None, options.timeout)
+    source = UpstreamClient(settings)
+    if options.record is not None:
+        source = Recorder(source, options.record if options.record.is_absolute() else root / options.record)
+    return UpstreamModel(source, names, options.max_steps)
 
 
 def resolve_api_key(flag: str | None, environ: dict[str, str]) -> tuple[str, bool]:
@@ -71,7 +127,8 @@ def run_serve(
     db_path = options.db if options.db.is_absolute() else root / options.db
     with ExitStack() as stack:
         # Opened in this order and closed in reverse, whichever step fails.
-        backend = Backend(db_path, run_settings)
+        model = upstream_model(options.upstream, root, dict(os.environ if environ is None else environ))
+        backend = Backend(db_path, run_settings, model)
         stack.callback(backend.close)
         log_file = None
         if options.access_log is not None:

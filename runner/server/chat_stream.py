@@ -19,9 +19,11 @@ from runner.server.models import chat
 from runner.server.models.common import new_id, now
 from runner.sim import builtin_functions as bf
 from runner.sim.types import (
+    ContextOverflow,
     MessageStep,
     Model,
     ModelEvent,
+    ModelFailure,
     ModelInput,
     StepDone,
     StepStart,
@@ -130,9 +132,15 @@ async def frames(model: Model, inp: ModelInput, turn: ChatTurn) -> AsyncGenerato
                 break
             for piece in turn.chunks(event):
                 yield _data(piece)
-        yield _data("[DONE]")
+    except (ModelFailure, ContextOverflow) as exc:
+        # The status line has gone out: the failure is an `error` frame, as the API sends mid-stream.
+        code = exc.code if isinstance(exc, ModelFailure) else "context_length_exceeded"
+        error = {"message": str(exc), "type": "server_error", "param": None, "code": code}
+        yield _data({"error": error})
+        return
     finally:
         await events.aclose()
+    yield _data("[DONE]")
 
 
 async def finished(model: Model, inp: ModelInput) -> StepDone:

@@ -16,6 +16,7 @@ from runner.errors import ConfigError
 from runner.server.app import Limits, Settings, create_app
 from runner.server.engine import RunSettings
 from runner.server.models import Backend
+from runner.sim.types import Model
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -52,6 +53,7 @@ class EmbeddedServer:
         latency: float = 0.0,
         access_log: IO[str] | None = None,
         runs: RunSettings | None = None,
+        model: Model | None = None,
     ) -> None:
         self.api_key = api_key or generate_api_key()
         self.db_path = db_path
@@ -68,6 +70,7 @@ class EmbeddedServer:
         self._thread: threading.Thread | None = None
         self._backend: Backend | None = None
         self._runs = runs
+        self._model = model
         self.port = 0
 
     @property
@@ -84,7 +87,7 @@ class EmbeddedServer:
     def start(self) -> EmbeddedServer:
         sock = bind(self._host, self._port)
         self.port = int(sock.getsockname()[1])
-        self._backend = Backend(self.db_path, self._runs)
+        self._backend = Backend(self.db_path, self._runs, self._model)
         app = create_app(self._settings, self._backend)
         # A short graceful shutdown: open streams get two seconds, then the loop cancels what is left
         # (runs in flight are recovered at the next start) before the store is closed under it.

@@ -35,9 +35,11 @@ from runner.server.streaming import (
     tool_call_delta,
 )
 from runner.sim import (
+    ContextOverflow,
     MessageStep,
     Model,
     ModelEvent,
+    ModelFailure,
     ModelInput,
     Sandbox,
     SimulatedModel,
@@ -125,6 +127,18 @@ class Engine:
             await self._drive(run_id, announce_queued)
         except asyncio.CancelledError:
             raise  # the server is stopping: the run is left for start-up recovery
+        except ModelFailure as failure:
+            # The model could not answer (an upstream that kept failing, a recorded answer missing).
+            log.warning("run %s failed: %s", run_id, failure.message)
+            run = self.runs.load(run_id)
+            if run["status"] not in TERMINAL:
+                error = {"code": failure.code, "message": failure.message}
+                self._emit_run(self.runs.finish(run, "failed", last_error=error))
+        except ContextOverflow as overflow:
+            log.warning("run %s ended incomplete: %s", run_id, overflow)
+            run = self.runs.load(run_id)
+            if run["status"] not in TERMINAL:
+                self._emit_run(self.runs.finish(run, "incomplete", reason="max_prompt_tokens"))
         except Exception:
             log.exception("run %s failed inside the engine", run_id)
             run = self.runs.load(run_id)
@@ -218,6 +232,7 @@ class Engine:
         run: dict[str, Any] | None = started
         assert run is not None
         ids: list[str] = []
+        started_calls: set[int] = set()
         step = self.runs.steps.create(run, "tool_calls", {"type": "tool_calls", "tool_calls": []})
         self._emit_step(run, "thread.run.step.created", step)
         self._emit_step(run, "thread.run.step.in_progress", step)
@@ -230,9 +245,10 @@ class Engine:
                 continue
             if (run := self._checkpoint(run["id"])) is None:
                 return None
-            first = event.index == len(ids)
-            if first:
-                ids.append(new_id("call"))
+            # Calls may start out of order (the upstream adapter relays a built-in call once it is whole).
+            first = event.index not in started_calls
+            started_calls.add(event.index)
+            ids.extend(new_id("call") for _ in range(len(ids), event.index + 1))
             delta = tool_call_delta(event, ids[event.index], first, inp)
             if delta is not None:
                 self.bus.publish(run["id"], "thread.run.step.delta", step_delta(step["id"], [delta]))
@@ -247,6 +263,19 @@ class Engine:
         step["step_details"]["tool_calls"] = [
             tool_call_to_api(c, i, inp) for c, i in zip(out.calls, ids, strict=True)
         ]
+        if needs_outputs(out) and len(out.function_calls) < len(out.calls):
+            # A real model may call a built-in tool and the client's functions in one step: the built-ins
+            # run now, so that the step waits for the client's outputs only.
+            out = await asyncio.to_thread(
+                execute_builtin_calls,
+                out,
+                inp,
+                retriever=StoreRetriever(self.vector_stores, self._store_ids(run)),
+                code_runner=self.sandbox,
+            )
+            step["step_details"]["tool_calls"] = [
+                tool_call_to_api(c, i, inp, include_content=True) for c, i in zip(out.calls, ids, strict=True)
+            ]
         if needs_outputs(out):
             self.runs.steps.save(step)
             self._count(run, out.usage.prompt_tokens, out.usage.completion_tokens)
@@ -261,6 +290,7 @@ class Engine:
                             "function": {k: c["function"][k] for k in ("name", "arguments")},
                         }
                         for c in step["step_details"]["tool_calls"]
+                        if c["type"] == "function"
                     ]
                 },
             }

@@ -89,6 +89,17 @@ def upstream_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     return "auto"
 
 
+def upstream_response_format(value: Mapping[str, Any] | str | None) -> dict[str, Any] | None:
+    """A JSON format in Chat Completions' shape (Responses' flat `text.format` nested under json_schema);
+    None for plain text ("auto", `{"type": "text"}`, nothing)."""
+    if not isinstance(value, Mapping) or value.get("type") not in ("json_schema", "json_object"):
+        return None
+    if value["type"] == "json_object" or "json_schema" in value:
+        return json.loads(json.dumps(value))
+    inner = {k: value[k] for k in ("name", "description", "schema", "strict") if k in value}
+    return {"type": "json_schema", "json_schema": json.loads(json.dumps(inner))}
+
+
 def _call_function(call: ToolCall) -> dict[str, str]:
     if isinstance(call, FunctionCall):
         return {"name": call.name, "arguments": call.arguments}
@@ -179,9 +190,9 @@ def build_request(inp: ModelInput, options: RequestOptions) -> dict[str, Any]:
             body["parallel_tool_calls"] = False
     if inp.temperature is not None:
         body["temperature"] = inp.temperature
-    response_format = getattr(inp, "response_format", None)
-    if response_format:
-        body["response_format"] = dict(response_format)
+    response_format = upstream_response_format(inp.response_format)
+    if response_format is not None:
+        body["response_format"] = response_format
     if options.max_completion_tokens is not None:
         body["max_completion_tokens"] = max(1, options.max_completion_tokens)
     if options.stream:

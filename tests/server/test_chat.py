@@ -302,3 +302,33 @@ def test_async_create_and_stream(fast_server: EmbeddedServer, contract: Contract
     text, name, final = asyncio.run(main())
     assert text == "Hello! How can I help?" and name == "get_weather"
     assert final.choices[0].message.content == "You're welcome!"
+
+
+def test_json_schema_answers_are_valid_json_and_parse(sdk: openai.OpenAI) -> None:
+    import pydantic
+
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"type": "string"}, "steps": {"type": "array", "items": {"type": "string"}}},
+        "required": ["answer", "steps"],
+        "additionalProperties": False,
+    }
+    done = sdk.chat.completions.create(
+        model="m",
+        messages=[{"role": "user", "content": "What is 12 * 7?"}],
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "math", "schema": schema, "strict": True},
+        },
+    )
+    data = json.loads(done.choices[0].message.content or "")
+    assert sorted(data) == ["answer", "steps"] and isinstance(data["steps"], list)
+
+    class Answer(pydantic.BaseModel):
+        answer: str
+        steps: list[str]
+
+    parsed = sdk.chat.completions.parse(
+        model="m", messages=[{"role": "user", "content": "What is 12 * 7?"}], response_format=Answer
+    )
+    assert isinstance(parsed.choices[0].message.parsed, Answer)

@@ -130,8 +130,10 @@ def test_serve_wires_model_time_faults_and_seed(tmp_path: Path, monkeypatch: pyt
     seen: list[RunSettings] = []
 
     class Recording(Backend):
-        def __init__(self, db_path: Path, run_settings: RunSettings | None = None) -> None:
-            assert run_settings is not None
+        def __init__(
+            self, db_path: Path, run_settings: RunSettings | None = None, model: object = None
+        ) -> None:
+            assert run_settings is not None and model is None  # no --upstream: the simulator
             seen.append(run_settings)
             super().__init__(db_path, run_settings)
 

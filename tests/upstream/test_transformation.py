@@ -248,15 +248,30 @@ def test_a_prompt_that_cannot_fit_is_refused_before_sending() -> None:
     assert caught.value.limit == 10 and caught.value.tokens > 50
 
 
-def test_response_format_is_passed_on_when_the_input_has_one() -> None:
-    class WithFormat:
-        # Stands for a ModelInput with the response_format field that Chat Completions fills.
-        def __init__(self) -> None:
-            self.__dict__.update(_inp().__dict__)
-            self.response_format = {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}
-
-    body = build_request(WithFormat(), RequestOptions(model="m"))  # type: ignore[arg-type]
-    assert body["response_format"] == {"type": "json_schema", "json_schema": {"name": "x", "schema": {}}}
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        (None, None),
+        ("auto", None),
+        ({"type": "text"}, None),
+        ({"type": "json_object"}, {"type": "json_object"}),
+        (
+            {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}},
+            {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "object"}}},
+        ),
+        # Responses' text.format is flat
+        (
+            {"type": "json_schema", "name": "x", "schema": {"type": "object"}, "strict": True},
+            {
+                "type": "json_schema",
+                "json_schema": {"name": "x", "schema": {"type": "object"}, "strict": True},
+            },
+        ),
+    ],
+)
+def test_response_format_is_sent_in_chat_completions_shape(given: Any, sent: Any) -> None:
+    body = build_request(_inp(response_format=given), RequestOptions(model="m"))
+    assert body.get("response_format") == sent
 
 
 # -- the answer ---------------------------------------------------------------------------------------

@@ -13,10 +13,13 @@ from runner.server.store import Store
 
 if TYPE_CHECKING:
     from runner.server.engine import RunSettings
+    from runner.sim.types import Model
 
 
 class Backend:
-    def __init__(self, db_path: Path, run_settings: RunSettings | None = None) -> None:
+    def __init__(
+        self, db_path: Path, run_settings: RunSettings | None = None, model: Model | None = None
+    ) -> None:
         # Imported here: the engine imports these models, so the package must be loaded first.
         from runner.server.engine import Engine, RunSettings
 
@@ -27,7 +30,8 @@ class Backend:
         self.assistants = Assistants(self.store, self.files, self.vector_stores)
         # Creating Runs ends the runs a previous server left unfinished (see Runs.recover).
         self.runs = Runs(self.store, self.assistants, settings.run_ttl)
-        self.engine = Engine(self.runs, self.assistants, self.vector_stores, settings)
+        # The simulator unless another model is given (the upstream adapter, docs/upstream.md).
+        self.engine = Engine(self.runs, self.assistants, self.vector_stores, settings, model)
 
     def close(self) -> None:
         self.store.close()

@@ -136,6 +136,7 @@ def model_input(payload: Mapping[str, Any]) -> ModelInput:
         steps=_turn_steps(messages[latest_user + 1 :]),
         parallel_tool_calls=payload.get("parallel_tool_calls") is not False,
         max_tokens=payload.get("max_completion_tokens", payload.get("max_tokens")),
+        response_format=payload.get("response_format"),
     )
 
 

@@ -13,7 +13,7 @@ from runner.api.session import Api, open_api
 from runner.apply.execute import Executor
 from runner.apply.plan import Plan
 from runner.apply.render import plan_json, render_plan
-from runner.commands.plan import ApiOptions, check_assistants, make_plan, print_plan
+from runner.commands.plan import ApiOptions, check_assistants, check_protocol, make_plan, print_plan
 from runner.errors import ApiError, RunnerError
 from runner.term import color_enabled
 
@@ -75,6 +75,7 @@ def run_apply(
     hook: Callable[[str], None] | None = None,
 ) -> int:
     check_assistants(root)
+    check_protocol(root, options)
     with open_api(options.settings(root), announce=not as_json) as api:
         plan = make_plan(api, root, prune=prune)
         if plan.empty:

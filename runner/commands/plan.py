@@ -15,6 +15,7 @@ from runner.apply.plan import Plan, compute_plan
 from runner.apply.remote import read_remote
 from runner.apply.render import plan_json, render_plan
 from runner.config import Settings
+from runner.errors import RunnerError
 from runner.project.load import require_assistants
 from runner.term import color_enabled
 
@@ -26,6 +27,7 @@ class ApiOptions:
     base_url: str | None = None
     api_key: str | None = None
     local: bool = False
+    api: str = "assistants"  # or "responses" (docs/responses.md)
 
     def settings(self, root: Path) -> Settings:
         from runner.config import resolve_settings
@@ -44,6 +46,29 @@ def check_assistants(root: Path) -> None:
         )
 
 
+def check_protocol(root: Path, options: ApiOptions) -> None:
+    """On --api responses, the migration lints come first: warnings shown, errors stop the command."""
+    if options.api != "responses":
+        return
+    from runner.commands.validate import today
+    from runner.errors import ValidationFailed
+    from runner.project.load import load_project
+    from runner.responses.lints import format_warning, lint_project
+
+    lints = lint_project(load_project(root).project, today=today())
+    for warning in lints.warnings:
+        click.echo(format_warning(warning), err=True)
+    if lints.errors:
+        listing = "\n".join(d.format() for d in lints.errors)
+        raise ValidationFailed(
+            f"the project has {len(lints.errors)} problem(s) on --api responses:\n{listing}"
+        )
+    raise RunnerError(
+        "plan and apply on --api responses are not available yet (they will manage files and vector "
+        "stores only); use --api assistants meanwhile"
+    )
+
+
 def make_plan(api: Api, root: Path, *, prune: bool) -> Plan:
     project, _ = require_assistants(root)
     return compute_plan(desired_state(project), read_remote(api), prune=prune)
@@ -59,6 +84,7 @@ def print_plan(plan: Plan, requests: int, *, as_json: bool) -> None:
 
 def run_plan(root: Path, options: ApiOptions, *, prune: bool = False, as_json: bool = False) -> int:
     check_assistants(root)
+    check_protocol(root, options)
     settings = options.settings(root)
     with open_api(settings, announce=not as_json) as api:
         plan = make_plan(api, root, prune=prune)

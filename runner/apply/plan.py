@@ -73,6 +73,7 @@ class Plan:
     changes: tuple[Change, ...]
     unpruned: tuple[str, ...] = ()  # keys whose YAML is gone; only --prune deletes them
     remote: RemoteState | None = field(default=None, compare=False, repr=False)
+    protocol: str = "assistants"  # "responses": files and vector stores only (runner/apply/files_only.py)
 
     @property
     def empty(self) -> bool:

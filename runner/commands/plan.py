@@ -15,7 +15,6 @@ from runner.apply.plan import Plan, compute_plan
 from runner.apply.remote import read_remote
 from runner.apply.render import plan_json, render_plan
 from runner.config import Settings
-from runner.errors import RunnerError
 from runner.project.load import require_assistants
 from runner.term import color_enabled
 
@@ -63,14 +62,14 @@ def check_protocol(root: Path, options: ApiOptions) -> None:
         raise ValidationFailed(
             f"the project has {len(lints.errors)} problem(s) on --api responses:\n{listing}"
         )
-    raise RunnerError(
-        "plan and apply on --api responses are not available yet (they will manage files and vector "
-        "stores only); use --api assistants meanwhile"
-    )
 
 
-def make_plan(api: Api, root: Path, *, prune: bool) -> Plan:
+def make_plan(api: Api, root: Path, *, prune: bool, protocol: str = "assistants") -> Plan:
     project, _ = require_assistants(root)
+    if protocol == "responses":
+        from runner.apply.files_only import compute_files_plan
+
+        return compute_files_plan(desired_state(project), read_remote(api), prune=prune)
     return compute_plan(desired_state(project), read_remote(api), prune=prune)
 
 
@@ -87,6 +86,6 @@ def run_plan(root: Path, options: ApiOptions, *, prune: bool = False, as_json: b
     check_protocol(root, options)
     settings = options.settings(root)
     with open_api(settings, announce=not as_json) as api:
-        plan = make_plan(api, root, prune=prune)
+        plan = make_plan(api, root, prune=prune, protocol=options.api)
         print_plan(plan, api.counter.requests, as_json=as_json)
     return 0 if plan.empty else EXIT_CHANGES

@@ -21,9 +21,9 @@ from runner.responses.compile import LAST_MESSAGES, MAX_PROMPT_TOKENS, OLD_RANKE
 from runner.responses.models import retirement_of
 
 ADDITIONAL = (
-    "Responses has no additional_instructions, and its `instructions` replace the whole prompt. arun sends "
-    "the instructions with this text appended after a blank line, as the Assistants API did; code ported "
-    "by hand that sends it as `instructions` silently drops the assistant's own instructions"
+    "Responses has no additional_instructions: arun appends this text to the instructions after a blank "
+    "line, as the Assistants API did (sent as `instructions`, it would replace the assistant's own; see "
+    "docs/responses.md)"
 )
 SEARCH_WITHOUT_FILES = (
     "file_search has no files: on Responses the tool searches only the vector stores named on it, and "

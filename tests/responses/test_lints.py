@@ -75,7 +75,7 @@ def test_every_lint_at_its_line_and_column(project: Path) -> None:
     assert lines[3].startswith(
         "scenarios/s/one.yaml:3:3: warning: run.additional_instructions: Responses has"
     )
-    assert "appended after a blank line" in lines[3]
+    assert "appends this text to the instructions after a blank line" in lines[3]
     assert "no Responses equivalent" in lines[4] and "Remove it" in lines[4]
     assert lines[5].startswith(
         "scenarios/s/one.yaml:8:14: warning: turns[0].run.model: model 'gpt-5.2-chat-latest'"

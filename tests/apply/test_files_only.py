@@ -248,3 +248,18 @@ def test_two_applies_at_once_converge(project: Path, tmp_path: Path, gate: int) 
         assert state(client) == CONVERGED
         assert run_plan(project, options) == 0
         client.close()
+
+
+def test_the_two_protocols_share_the_files_and_the_store(project: Path, live: Live) -> None:
+    assert run_apply(project, live.options, yes=True) == 0
+    (store,) = live.client.vector_stores.list()
+    before = len(live.calls())
+    assistants = ApiOptions(live.options.base_url, TEST_KEY)
+    assert run_apply(project, assistants, yes=True) == 0
+    writes = [c for c in live.calls()[before:] if c[0] != "GET"]
+    assert writes == [("POST", "/v1/assistants")]  # nothing uploaded or indexed again
+    (assistant,) = live.client.beta.assistants.list()
+    assert assistant.tool_resources and assistant.tool_resources.file_search
+    assert assistant.tool_resources.file_search.vector_store_ids == [store.id]
+    assert run_plan(project, live.options) == 0
+    assert run_plan(project, assistants) == 0

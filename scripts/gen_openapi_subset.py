@@ -72,6 +72,17 @@ ROOTS = [
     "RunStepObject",
     "ListRunStepsResponse",
     "AssistantStreamEvent",
+    # the Responses and Conversations APIs
+    "CreateResponse",
+    "Response",
+    "ResponseStreamEvent",
+    "ResponseItemList",
+    "CreateConversationBody",
+    "UpdateConversationBody",
+    "ConversationResource",
+    "DeletedConversationResource",
+    "ConversationItem",
+    "ConversationItemList",
     # models (GET /models, GET /models/{model})
     "ListModelsResponse",
     "Model",
@@ -80,6 +91,25 @@ ROOTS = [
     "CreateChatCompletionResponse",
     "CreateChatCompletionStreamResponse",
 ]
+
+# Request bodies the spec writes inline on an operation rather than as a named schema: name -> (path, method).
+INLINE_BODIES = {
+    "CreateConversationItemsRequest": ("/conversations/{conversation_id}/items", "post"),
+}
+
+# Schemas whose `oneOf` branches overlap by design, so that a valid value matches more than one of them and a
+# strict validator would refuse what the real API accepts (the recordings send these). Their `oneOf` is
+# written as `anyOf`. Name -> why.
+ANY_OF = {
+    "InputItem": "a user message with input_text parts is both an EasyInputMessage and an Item (InputMessage)",
+    "Item": "InputMessage and OutputMessage overlap for assistant messages",
+}
+
+# Fields the spec marks required that the real API lets a request leave out (its documented defaults apply).
+# Name -> fields.
+OPTIONAL = {
+    "FunctionTool": ("strict",),  # defaults to true on the Responses API
+}
 
 REF_PREFIX = "#/components/schemas/"
 
@@ -131,7 +161,10 @@ def _drop_nullable(node: Any) -> Any:
 
 
 def build_subset(spec: dict[str, Any], roots: list[str]) -> dict[str, Any]:
-    schemas = spec["components"]["schemas"]
+    schemas = dict(spec["components"]["schemas"])
+    for name, (route, method) in INLINE_BODIES.items():
+        schemas[name] = spec["paths"][route][method]["requestBody"]["content"]["application/json"]["schema"]
+        roots = [*roots, name]
     wanted: dict[str, Any] = {}
     todo = list(roots)
     while todo:
@@ -139,6 +172,12 @@ def build_subset(spec: dict[str, Any], roots: list[str]) -> dict[str, Any]:
         if name in wanted:
             continue
         wanted[name] = schemas[name]
+        if name in OPTIONAL:
+            schema = dict(wanted[name])
+            schema["required"] = [r for r in schema.get("required", []) if r not in OPTIONAL[name]]
+            wanted[name] = schema
+        if name in ANY_OF and "oneOf" in wanted[name]:
+            wanted[name] = {("anyOf" if k == "oneOf" else k): v for k, v in wanted[name].items()}
         todo.extend(sorted(_refs(schemas[name]) - wanted.keys()))
     return {
         "x-source": {

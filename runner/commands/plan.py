@@ -52,11 +52,11 @@ def check_protocol(root: Path, options: ApiOptions) -> None:
     from runner.commands.validate import today
     from runner.errors import ValidationFailed
     from runner.project.load import load_project
-    from runner.responses.lints import format_warning, lint_project
+    from runner.responses.lints import lint_project
 
     lints = lint_project(load_project(root).project, today=today())
     for warning in lints.warnings:
-        click.echo(format_warning(warning), err=True)
+        click.echo(warning.format(), err=True)
     if lints.errors:
         listing = "\n".join(d.format() for d in lints.errors)
         raise ValidationFailed(

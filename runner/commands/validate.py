@@ -16,6 +16,10 @@ from runner.project.load import load_project
 from runner.project.models import Project
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
 def today() -> dt.date:
     """The date retirement lints compare with; ARUN_TODAY=YYYY-MM-DD pins it (tests, reproducible CI)."""
     pinned = os.environ.get("ARUN_TODAY")
@@ -55,35 +59,32 @@ def run_validate(
     api: str = "assistants",
     on: dt.date | None = None,
 ) -> int:
-    from runner.responses.lints import format_warning
-
     result = load_project(root, paths, cwd=cwd)
     errors = list(result.diagnostics)
-    warnings: list[Diagnostic] = []
+    warnings = list(result.warnings)
     if api == "responses":
-        more, warnings = responses_lints(result.project, root, paths, cwd, on=on)
-        errors = sorted(set(errors) | set(more))
+        more_errors, more_warnings = responses_lints(result.project, root, paths, cwd, on=on)
+        errors = sorted(set(errors) | set(more_errors))
+        warnings = sorted(set(warnings) | set(more_warnings))
     ok = not errors
     if as_json:
         report: dict[str, object] = {
             "valid": ok,
             "files": result.files_checked,
             "errors": [d.to_json() for d in errors],
+            "warnings": [d.to_json() for d in warnings],
         }
         if api == "responses":
-            report |= {"api": api, "warnings": [d.to_json() for d in warnings]}
+            report["api"] = api
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        lines = sorted([(d, d.format()) for d in errors] + [(d, format_warning(d)) for d in warnings])
-        for _, line in lines:
-            click.echo(line)
-        noun = "file" if result.files_checked == 1 else "files"
-        noted = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
+        for diagnostic in sorted((*errors, *warnings)):
+            click.echo(diagnostic.format())
+        files = _count(result.files_checked, "file")
+        warned = f" ({_count(len(warnings), 'warning')})" if warnings else ""
         if ok:
-            click.echo(f"{result.files_checked} {noun} valid{noted}.", err=True)
+            click.echo(f"{files} valid{warned}.", err=True)
         else:
-            count = len(errors)
-            click.echo(
-                f"{count} error{'s' if count != 1 else ''}{noted} in {result.files_checked} {noun}.", err=True
-            )
+            warned = f", {_count(len(warnings), 'warning')}" if warnings else ""
+            click.echo(f"{_count(len(errors), 'error')}{warned} in {files}.", err=True)
     return 0 if ok else 1

@@ -8,6 +8,7 @@ They run on a project that already loaded cleanly, so the data here has passed t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -38,15 +39,13 @@ class Lints:
     warnings: list[Diagnostic] = field(default_factory=list)
 
     def add(self, severity: str, diagnostic: Diagnostic) -> None:
-        (self.errors if severity == "error" else self.warnings).append(diagnostic)
+        if severity == "error":
+            self.errors.append(diagnostic)
+        else:
+            self.warnings.append(dataclasses.replace(diagnostic, severity="warning"))
 
     def sorted(self) -> Lints:
         return Lints(sorted(set(self.errors)), sorted(set(self.warnings)))
-
-
-def format_warning(diagnostic: Diagnostic) -> str:
-    d = diagnostic
-    return f"{d.path}:{d.line}:{d.column}: warning: {d.where}: {d.message}"
 
 
 def _doc(root: Path, rel: str) -> Document | None:

@@ -30,14 +30,22 @@ class StoreRetriever:
     """The sim's `Retriever` over the vector stores of a run (the assistant's, or the run's own, and the
     thread's), ranked by part 1's BM25 index exactly as `POST /vector_stores/{id}/search` ranks them."""
 
-    def __init__(self, vector_stores: VectorStores, store_ids: Sequence[str]) -> None:
+    def __init__(
+        self,
+        vector_stores: VectorStores,
+        store_ids: Sequence[str],
+        filters: Mapping[str, Any] | None = None,
+    ) -> None:
         self.vector_stores = vector_stores
         self.store_ids = [s for s in dict.fromkeys(store_ids) if vector_stores.store.get("vector_stores", s)]
+        self.filters = (
+            dict(filters) if filters else None
+        )  # attribute filters (a Responses file_search tool's)
 
     def search(self, query: str, max_results: int) -> Sequence[SearchHit]:
         if not self.store_ids:
             return []
-        hits = self.vector_stores.search(self.store_ids, [query], max_results)
+        hits = self.vector_stores.search(self.store_ids, [query], max_results, self.filters)
         return [SearchHit(h.file_id, h.filename, h.score, h.text) for h in hits]
 
 

@@ -31,6 +31,28 @@ TABLES: dict[str, tuple[str, ...]] = {
     "file_batches": ("vector_store_id",),
 }
 
+# Tables added by later migrations (same columns as above), so that TABLES stays migration 1's.
+LATER_TABLES: dict[str, tuple[str, ...]] = {
+    "responses": ("status", "conversation_id"),
+    "response_items": ("response_id",),
+    "conversations": (),
+    "conversation_items": ("conversation_id",),
+}
+
+
+def _object_tables(tables: dict[str, tuple[str, ...]]) -> str:
+    return "\n".join(
+        f"""CREATE TABLE {table} (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            id TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            deleted INTEGER NOT NULL DEFAULT 0,
+            {"".join(f"{col} TEXT, " for col in cols)}data TEXT NOT NULL
+        );"""
+        for table, cols in tables.items()
+    )
+
+
 # Numbered migrations: the database records how many have run (PRAGMA user_version) and runs the rest.
 # Never edit a released migration; append a new one.
 MIGRATIONS: list[str] = [
@@ -69,6 +91,16 @@ MIGRATIONS: list[str] = [
         terms TEXT NOT NULL,
         PRIMARY KEY (vector_store_id, file_id, idx)
     );
+    """,
+    # 2: the Responses and Conversations APIs. An item id is unique within its response or conversation
+    # (a previous_response_id chain lists the same items in every response after it).
+    _object_tables(LATER_TABLES)
+    + """
+    CREATE UNIQUE INDEX responses_id ON responses(id);
+    CREATE INDEX responses_status ON responses(status);
+    CREATE UNIQUE INDEX response_items_id ON response_items(response_id, id);
+    CREATE UNIQUE INDEX conversations_id ON conversations(id);
+    CREATE UNIQUE INDEX conversation_items_id ON conversation_items(conversation_id, id);
     """,
 ]
 
@@ -158,7 +190,8 @@ class Store:
         return None if row is None else dict(json.loads(row[0]))
 
     def update(self, table: str, obj: dict[str, Any], **cols: str | None) -> None:
-        scope = {k: v for k, v in cols.items() if k == "vector_store_id" and v is not None}
+        scoped = ("vector_store_id", "response_id", "conversation_id")
+        scope = {k: v for k, v in cols.items() if k in scoped and v is not None}
         where, args = _where({"id": obj["id"], **scope})
         sets = ", ".join(["data = ?", *(f"{c} = ?" for c in cols)])
         with self.transaction():
@@ -204,7 +237,11 @@ class Store:
     ) -> tuple[list[dict[str, Any]], bool]:
         where, args = _where(scope)
         # Cursors are looked up among tombstones too, so that a deleted cursor still marks its place.
-        cursor_scope = {k: v for k, v in scope.items() if k in ("thread_id", "vector_store_id", "run_id")}
+        cursor_scope = {
+            k: v
+            for k, v in scope.items()
+            if k in ("thread_id", "vector_store_id", "run_id", "response_id", "conversation_id")
+        }
         clauses, extra = [f"deleted = 0 AND {where}"], list(args)
         desc = order == "desc"
         with self._lock:

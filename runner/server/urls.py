@@ -5,14 +5,18 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from runner.server.handlers import assistants as a
-from runner.server.handlers import chat as c
+from runner.server.handlers import chat as ch
+from runner.server.handlers import conversations as c
 from runner.server.handlers import files as f
 from runner.server.handlers import models as m
+from runner.server.handlers import responses as rs
 from runner.server.handlers import runs as r
 from runner.server.handlers import vector_stores as v
 
 _VS = "/vector_stores/{vector_store_id}"
 _RUN = "/threads/{thread_id}/runs/{run_id}"
+_RESP = "/responses/{response_id}"
+_CONV = "/conversations/{conversation_id}"
 
 ROUTES = [
     Route("/assistants", a.create_assistant, methods=["POST"]),
@@ -62,9 +66,23 @@ ROUTES = [
     Route(f"{_RUN}/submit_tool_outputs", r.submit_tool_ouputs_to_run, methods=["POST"]),
     Route(f"{_RUN}/steps", r.list_run_steps, methods=["GET"]),
     Route(f"{_RUN}/steps/{{step_id}}", r.get_run_step, methods=["GET"]),
+    # The Responses and Conversations APIs.
+    Route("/responses", rs.create_response, methods=["POST"]),
+    Route(_RESP, rs.get_response, methods=["GET"]),
+    Route(_RESP, rs.delete_response, methods=["DELETE"]),
+    Route(f"{_RESP}/cancel", rs.cancel_response, methods=["POST"]),
+    Route(f"{_RESP}/input_items", rs.list_input_items, methods=["GET"]),
+    Route("/conversations", c.create_conversation, methods=["POST"]),
+    Route(_CONV, c.get_conversation, methods=["GET"]),
+    Route(_CONV, c.update_conversation, methods=["POST"]),
+    Route(_CONV, c.delete_conversation, methods=["DELETE"]),
+    Route(f"{_CONV}/items", c.create_conversation_items, methods=["POST"]),
+    Route(f"{_CONV}/items", c.list_conversation_items, methods=["GET"]),
+    Route(f"{_CONV}/items/{{item_id}}", c.get_conversation_item, methods=["GET"]),
+    Route(f"{_CONV}/items/{{item_id}}", c.delete_conversation_item, methods=["DELETE"]),
     # Models: the names the server answers for. {model:path}, since fine-tuned ids hold colons and slashes.
     Route("/models", m.list_models, methods=["GET"]),
     Route("/models/{model:path}", m.retrieve_model, methods=["GET"]),
     # Chat Completions (stored completions are not served: no GET/POST/DELETE on /chat/completions/{id}).
-    Route("/chat/completions", c.create_chat_completion, methods=["POST"]),
+    Route("/chat/completions", ch.create_chat_completion, methods=["POST"]),
 ]

@@ -150,6 +150,10 @@ class ModelInput:
     steps: tuple[ToolCallsStep, ...] = ()
     parallel_tool_calls: bool = True
     max_tokens: int | None = None  # the completion tokens this step may write; None: no limit
+    # Tool steps of earlier turns, each after the first n `messages` (the Responses API shows them to the
+    # model; an Assistants thread does not). The simulator ignores them and does not count them, so that
+    # one scenario gets the same answers and usage on both protocols; a real model sees them.
+    earlier_steps: tuple[tuple[int, ToolCallsStep], ...] = ()
     # The API's response_format (Assistants, Chat Completions) or text.format (Responses), as sent; a JSON
     # format makes the final message JSON (runner/sim/structured.py). None, "auto" or text: plain text.
     response_format: Mapping[str, Any] | str | None = None

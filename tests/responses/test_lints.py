@@ -57,28 +57,37 @@ def test_the_same_project_is_valid_on_assistants(project: Path) -> None:
 def test_every_lint_at_its_line_and_column(project: Path) -> None:
     code, out, err = validate(project, "--api", "responses")
     assert code == 1
-    assert err == "4 errors (3 warnings) in 2 files.\n"
+    assert err == "4 errors, 3 warnings in 2 files.\n"
     found = [line.split(": ", 2)[:2] for line in out.splitlines()]
     assert found == [
         ["assistants/old.yaml:1:8", "model"],
-        ["assistants/old.yaml:3:5", "warning"],
+        ["assistants/old.yaml:3:5", "tools[0]"],
         ["assistants/old.yaml:5:33", "tools[0].file_search.ranking_options.ranker"],
-        ["scenarios/s/one.yaml:3:3", "warning"],
+        ["scenarios/s/one.yaml:3:3", "run.additional_instructions"],
         ["scenarios/s/one.yaml:4:3", "run.max_prompt_tokens"],
-        ["scenarios/s/one.yaml:8:14", "warning"],
+        ["scenarios/s/one.yaml:8:14", "turns[0].run.model"],
         ["scenarios/s/one.yaml:10:15", "turns[0].run.truncation_strategy.type"],
+    ]
+    assert [": warning: " in line for line in out.splitlines()] == [
+        False,
+        True,
+        False,
+        True,
+        False,
+        True,
+        False,
     ]
     lines = out.splitlines()
     assert "model 'gpt-4.5-preview' was shut down on 2025-07-14: requests to it fail; use gpt-4.1" in lines[0]
-    assert lines[1].startswith("assistants/old.yaml:3:5: warning: tools[0]: file_search has no files")
+    assert lines[1].startswith("assistants/old.yaml:3:5: tools[0]: warning: file_search has no files")
     assert "Use ranker: auto" in lines[2]
     assert lines[3].startswith(
-        "scenarios/s/one.yaml:3:3: warning: run.additional_instructions: Responses has"
+        "scenarios/s/one.yaml:3:3: run.additional_instructions: warning: Responses has"
     )
     assert "appends this text to the instructions after a blank line" in lines[3]
     assert "no Responses equivalent" in lines[4] and "Remove it" in lines[4]
     assert lines[5].startswith(
-        "scenarios/s/one.yaml:8:14: warning: turns[0].run.model: model 'gpt-5.2-chat-latest'"
+        "scenarios/s/one.yaml:8:14: turns[0].run.model: warning: model 'gpt-5.2-chat-latest'"
     )
     assert "shuts down on 2026-08-10, in 70 days; use gpt-5.5 instead" in lines[5]
     assert "Use {type: auto}" in lines[6]

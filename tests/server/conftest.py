@@ -25,7 +25,6 @@ from runner.server.embedded import EmbeddedServer
 from runner.server.validation import subset
 
 API_KEY = "test-made-up-local-key"
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
 
 ROUTE_SCHEMAS: list[tuple[str, str, str]] = [
     ("POST", r"/assistants", "AssistantObject"),
@@ -152,15 +151,6 @@ class Contract:
 
     def assert_clean(self) -> None:
         assert not self.problems, "responses that do not match the spec:\n" + "\n".join(self.problems)
-
-
-def shared_path(*parts: str) -> Path:
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(
-            f"{path} is absent: the spec and recordings in ../shared sit beside the development checkout only"
-        )
-    return path
 
 
 @pytest.fixture(autouse=True)

@@ -17,11 +17,12 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import API_KEY, shared_path
+from conftest import API_KEY
 from runs_support import RunContract, start_server
 from test_server_recordings import PREFIX, _learn, _map, _shape
 
 from runner.server.embedded import EmbeddedServer
+from tests.shared import shared_path
 
 # Part 1's id shapes plus tool call ids, which runs add.
 ID = re.compile(r"^(asst_|thread_|msg_|run_|step_|call_|file-|vs_|vsfb_)[A-Za-z0-9]+$")

@@ -12,9 +12,10 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import API_KEY, Contract, shared_path
+from conftest import API_KEY, Contract
 
 from runner.server.embedded import EmbeddedServer
+from tests.shared import shared_path
 
 ID = re.compile(r"^(asst_|thread_|msg_|run_|step_|file-|vs_|vsfb_)[A-Za-z0-9]+$")
 PREFIX = "https://api.openai.com/v1"

@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from runner.server.models.assistants import Assistants
+from runner.server.models.conversations import Conversations
 from runner.server.models.files import Files
+from runner.server.models.responses import Responses
 from runner.server.models.runs import Runs
 from runner.server.models.vector_stores import VectorStores
 from runner.server.store import Store
@@ -22,6 +24,7 @@ class Backend:
     ) -> None:
         # Imported here: the engine imports these models, so the package must be loaded first.
         from runner.server.engine import Engine, RunSettings
+        from runner.server.responses_engine import ResponseEngine
 
         settings = run_settings or RunSettings()
         self.store = Store(db_path)
@@ -32,6 +35,19 @@ class Backend:
         self.runs = Runs(self.store, self.assistants, settings.run_ttl)
         # The simulator unless another model is given (the upstream adapter, docs/upstream.md).
         self.engine = Engine(self.runs, self.assistants, self.vector_stores, settings, model)
+        self.conversations = Conversations(self.store)
+        # Creating Responses ends the responses a previous server left in progress (Responses.recover).
+        self.responses = Responses(self.store, self.files, self.vector_stores, self.conversations)
+        # One model, sandbox and event bus for every protocol.
+        self.response_engine = ResponseEngine(
+            self.responses,
+            self.conversations,
+            self.vector_stores,
+            settings,
+            self.engine.model,
+            self.engine.sandbox,
+            self.engine.bus,
+        )
 
     def close(self) -> None:
         self.store.close()

@@ -22,6 +22,14 @@ _ID_SHAPES = {
     "file": ("file-", _ALNUM, 22),
     "vs": ("vs_", "0123456789abcdef", 32),
     "vsfb": ("vsfb_", "0123456789abcdef", 32),
+    # the Responses and Conversations APIs: hex ids, as the recordings show
+    "resp": ("resp_", "0123456789abcdef", 50),
+    "conv": ("conv_", "0123456789abcdef", 48),
+    "item_msg": ("msg_", "0123456789abcdef", 50),
+    "fc": ("fc_", "0123456789abcdef", 50),
+    "fs": ("fs_", "0123456789abcdef", 50),
+    "ci": ("ci_", "0123456789abcdef", 48),
+    "cntr": ("cntr_", "0123456789abcdef", 48),
     "chatcmpl": ("chatcmpl-", _ALNUM, 29),
 }
 

@@ -1,0 +1,149 @@
+"""The Responses API's stream: seam deltas become `response.*` events numbered from 0 (`sequence_number`),
+relayed as `event: X` / `data: {...}` frames until the response's terminal event, as the recordings show
+(no `[DONE]` line, unlike the Assistants stream). The event shapes are built here, in one place; the
+Responses engine (runner/server/responses_engine.py) says when.
+
+Citation markers: the simulator writes a file_search answer with a marker (`【0:0†a.md】`) that the
+Assistants API keeps in the text. The Responses API has no markers: its `file_citation` annotation has an
+`index` into the text instead. So a marker piece becomes a `response.output_text.annotation.added` event
+(no text delta) whose index is where the marker stood, and the text deltas add up to the text without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import string
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from runner.server.streaming import Bus, Event, frame
+
+FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
+# Published (never sent) when a response ends without a terminal event (it was cancelled: the API has no
+# `response.cancelled` event), so that its streams close.
+END = "_end"
+_PAD = string.ascii_letters + string.digits
+
+
+class ResponseEvents:
+    """Numbers and publishes the events of one response. With nobody listening it only counts."""
+
+    def __init__(self, bus: Bus, response_id: str) -> None:
+        self.bus = bus
+        self.response_id = response_id
+        self.sequence = 0
+
+    def end(self) -> None:
+        self.bus.publish(self.response_id, END, {})
+
+    def emit(self, kind: str, **fields: Any) -> None:
+        self.bus.publish(self.response_id, kind, {"type": kind, "sequence_number": self.sequence, **fields})
+        self.sequence += 1
+
+    # -- whole-response events --------------------------------------------------------------------------
+
+    def response(self, kind: str, response: dict[str, Any]) -> None:
+        self.emit(kind, response=response)
+
+    # -- items ------------------------------------------------------------------------------------------
+
+    def item_added(self, index: int, item: dict[str, Any]) -> None:
+        self.emit("response.output_item.added", output_index=index, item=item)
+
+    def item_done(self, index: int, item: dict[str, Any]) -> None:
+        self.emit("response.output_item.done", output_index=index, item=item)
+
+    def part_added(self, index: int, item_id: str) -> None:
+        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
+        self.emit(
+            "response.content_part.added", item_id=item_id, output_index=index, content_index=0, part=part
+        )
+
+    def text_delta(self, index: int, item_id: str, delta: str) -> None:
+        self.emit(
+            "response.output_text.delta",
+            item_id=item_id,
+            output_index=index,
+            content_index=0,
+            delta=delta,
+            logprobs=[],
+            obfuscation=_padding(delta),
+        )
+
+    def annotation_added(self, index: int, item_id: str, number: int, annotation: dict[str, Any]) -> None:
+        self.emit(
+            "response.output_text.annotation.added",
+            item_id=item_id,
+            output_index=index,
+            content_index=0,
+            annotation_index=number,
+            annotation=annotation,
+        )
+
+    def text_done(self, index: int, item_id: str, part: dict[str, Any]) -> None:
+        self.emit(
+            "response.output_text.done",
+            item_id=item_id,
+            output_index=index,
+            content_index=0,
+            text=part["text"],
+            logprobs=[],
+        )
+        self.emit(
+            "response.content_part.done", item_id=item_id, output_index=index, content_index=0, part=part
+        )
+
+    def arguments_delta(self, index: int, item_id: str, delta: str) -> None:
+        self.emit(
+            "response.function_call_arguments.delta",
+            item_id=item_id,
+            output_index=index,
+            delta=delta,
+            obfuscation=_padding(delta),
+        )
+
+    def arguments_done(self, index: int, item: dict[str, Any]) -> None:
+        self.emit(
+            "response.function_call_arguments.done",
+            item_id=item["id"],
+            name=item["name"],
+            output_index=index,
+            arguments=item["arguments"],
+        )
+
+    def call_status(self, kind: str, index: int, item_id: str) -> None:
+        """`response.file_search_call.searching`, `response.code_interpreter_call.interpreting`, ..."""
+        self.emit(kind, output_index=index, item_id=item_id)
+
+    def code_delta(self, index: int, item_id: str, delta: str) -> None:
+        self.emit(
+            "response.code_interpreter_call_code.delta",
+            output_index=index,
+            item_id=item_id,
+            delta=delta,
+            obfuscation=_padding(delta),
+        )
+
+    def code_done(self, index: int, item_id: str, code: str) -> None:
+        self.emit("response.code_interpreter_call_code.done", output_index=index, item_id=item_id, code=code)
+
+
+def _padding(delta: str) -> str:
+    # The real API pads deltas with random characters so that their sizes say nothing (include_obfuscation).
+    return "".join(secrets.choice(_PAD) for _ in range(max(1, 16 - len(delta))))
+
+
+async def response_segment(
+    bus: Bus, response_id: str, queue: asyncio.Queue[Event]
+) -> AsyncGenerator[bytes, None]:
+    try:
+        while True:
+            event, data = await queue.get()
+            if event == END:
+                break
+            yield frame(event, data)
+            if event in FINAL_EVENTS:
+                break
+    finally:
+        bus.unsubscribe(response_id, queue)

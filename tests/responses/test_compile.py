@@ -11,6 +11,8 @@ from runner.project.load import load_project
 from runner.project.models import Assistant
 from runner.responses.compile import Managed, NotOnResponses, compile_request
 
+from ..shared import shared_path
+
 BASE = "model: gpt-4o\n"
 MANAGED = Managed(vector_store_ids=("vs_1",), code_file_ids=("file-a", "file-b"))
 WEATHER = """tools:
@@ -263,12 +265,6 @@ def test_settings_with_no_responses_equivalent_are_refused(
     assert advice in str(caught.value)
 
 
-SPEC = Path(__file__).resolve().parents[3] / "shared/openapi/openai-openapi.yaml"
-
-
-@pytest.mark.skipif(
-    not SPEC.is_file(), reason="../shared/openapi (OpenAI's spec) is not beside this checkout"
-)
 def test_every_compiled_row_is_a_valid_create_response_body(tmp_path: Path) -> None:
     """The field names and shapes are checked against OpenAI's own CreateResponse schema."""
     import yaml
@@ -276,7 +272,7 @@ def test_every_compiled_row_is_a_valid_create_response_body(tmp_path: Path) -> N
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
-    spec = yaml.safe_load(SPEC.read_text())
+    spec = yaml.safe_load(shared_path("openapi", "openai-openapi.yaml").read_text())
     registry = Registry().with_resource("urn:openai", Resource.from_contents(spec, DRAFT202012))
     validator = Draft202012Validator(
         {"$ref": "urn:openai#/components/schemas/CreateResponse"}, registry=registry

@@ -129,8 +129,9 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool, api: str) -> 
     """Check assistants and scenarios against their schemas and each other.
 
     Reads no network and needs no API key. PATHS are files or folders inside the project (default:
-    assistants/ and scenarios/). Every problem is printed as path:line:col: where: message.
-    Exits 0 when everything is valid, 1 otherwise.
+    assistants/ and scenarios/; relative to the current folder). Every problem is printed as
+    path:line:col: where: message; warnings say "warning:" before the message and do not fail.
+    Exits 0 when there is no error, 1 otherwise.
 
     \b
     Example:
@@ -457,7 +458,17 @@ def diff(
     show_default=True,
     help="SQLite file that keeps all state (relative to the project root).",
 )
-@click.option("--api-key", help="Key clients must send (default: OPENAI_API_KEY, else one is generated).")
+@click.option(
+    "--api-key",
+    help="Key clients must send. Prefer --api-key-file or OPENAI_API_KEY: a key on the command line is "
+    "visible to every user of this machine in `ps` and lands in shell history.",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the key from this file (its first line). Safer than --api-key: the key stays out of `ps` "
+    "and shell history.",
+)
 @click.option("--latency", type=float, default=0.0, help="Seconds of delay added to every request.")
 @click.option(
     "--access-log",
@@ -538,6 +549,7 @@ def serve(
     port: int,
     db: Path,
     api_key: str | None,
+    api_key_file: Path | None,
     latency: float,
     access_log: Path | None,
     model_time: float,
@@ -555,8 +567,9 @@ def serve(
 ) -> int:
     """Run the local Assistants API server (Assistants v2, Files, Vector stores) under /v1.
 
-    Every request needs `Authorization: Bearer KEY`. Without --api-key or OPENAI_API_KEY a key is
-    generated and printed once. State survives restarts in the --db file.
+    Every request needs `Authorization: Bearer KEY`. The key comes from --api-key-file, --api-key or
+    OPENAI_API_KEY (in that order); without any, one is generated and printed once. State survives
+    restarts in the --db file.
 
     \b
     Example:
@@ -573,6 +586,7 @@ def serve(
         port=port,
         db=db,
         api_key=api_key,
+        api_key_file=api_key_file,
         latency=latency,
         access_log=access_log,
         model_time=model_time,

@@ -10,10 +10,11 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import API_KEY, Contract, shared_path
+from conftest import API_KEY, Contract
 from test_server_recordings import PREFIX, _learn, _map
 
 from runner.server.embedded import EmbeddedServer
+from tests.shared import shared_path
 
 ID = re.compile(r"^(call_|chatcmpl-)[A-Za-z0-9]+$")
 RECORDINGS = [

@@ -17,11 +17,12 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import API_KEY, shared_path
+from conftest import API_KEY
 from runs_support import RunContract, start_server
 from test_server_recordings import PREFIX, _learn, _map, _shape
 
 from runner.server.embedded import EmbeddedServer
+from tests.shared import shared_path
 
 # Part 1's id shapes plus tool call ids, which runs add.
 ID = re.compile(r"^(asst_|thread_|msg_|run_|step_|call_|file-|vs_|vsfb_)[A-Za-z0-9]+$")
@@ -86,7 +87,8 @@ def _replay(name: str, server: EmbeddedServer, contract: RunContract) -> int:
     choice = _chosen_tool(entries)
     http = openai.DefaultHttpx2Client(
         base_url=server.base_url,
-        headers={"Authorization": f"Bearer {API_KEY}"},
+        # Every recorded request sends the beta header the Assistants routes need.
+        headers={"Authorization": f"Bearer {API_KEY}", "OpenAI-Beta": "assistants=v2"},
         event_hooks={"response": [contract.sync_hook]},
         trust_env=False,
         timeout=30,

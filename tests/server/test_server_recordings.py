@@ -12,9 +12,10 @@ from typing import Any
 
 import openai
 import pytest
-from conftest import API_KEY, Contract, shared_path
+from conftest import API_KEY, Contract
 
 from runner.server.embedded import EmbeddedServer
+from tests.shared import shared_path
 
 ID = re.compile(r"^(asst_|thread_|msg_|run_|step_|file-|vs_|vsfb_)[A-Za-z0-9]+$")
 PREFIX = "https://api.openai.com/v1"
@@ -59,7 +60,8 @@ def _replay(name: str, server: EmbeddedServer, contract: Contract) -> int:
     entries = json.loads(shared_path("recordings", name).read_text(encoding="utf-8"))["Entries"]
     http = openai.DefaultHttpx2Client(
         base_url=server.base_url,
-        headers={"Authorization": f"Bearer {API_KEY}"},
+        # Every recorded request sends the beta header the Assistants routes need.
+        headers={"Authorization": f"Bearer {API_KEY}", "OpenAI-Beta": "assistants=v2"},
         event_hooks={"response": [contract.sync_hook]},
         trust_env=False,
     )

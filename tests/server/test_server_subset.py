@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import shared_path
 
 from runner.server.validation import subset
+from tests.shared import shared_path
 
 ROOT = Path(__file__).resolve().parents[2]
 

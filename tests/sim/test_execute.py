@@ -25,7 +25,7 @@ from runner.sim import (
 )
 from runner.sim.execute import DISABLED_LOGS
 
-from ..conftest import SHARED
+from ..shared import shared_path
 
 
 def recorded_tool_calls(name: str) -> list[dict[str, Any]]:
@@ -42,7 +42,7 @@ def recorded_tool_calls(name: str) -> list[dict[str, Any]]:
             for v in value:
                 walk(json.loads(v.split("data: ", 1)[1]) if isinstance(v, str) and "data: {" in v else v)
 
-    walk(json.loads((SHARED / "recordings" / name).read_text(encoding="utf-8")))
+    walk(json.loads(shared_path("recordings", name).read_text(encoding="utf-8")))
     return [c for c in found if c]
 
 

@@ -17,7 +17,7 @@ from runner.sim import (
 )
 from runner.sim.search import best_quote, marker, search_query
 
-from ..conftest import SHARED
+from ..shared import shared_path
 
 SEARCH = {"type": "file_search"}
 
@@ -77,7 +77,7 @@ def test_without_context_rare_words_and_the_hit_score_decide() -> None:
 
 
 def test_the_marker_has_the_real_apis_form() -> None:
-    recorded = (SHARED / "recordings" / "FileSearchWorks.json").read_text(encoding="utf-8")
+    recorded = shared_path("recordings", "FileSearchWorks.json").read_text(encoding="utf-8")
     real = re.search(r"【\d+:\d+†[^】]+】", recorded)
     assert real is not None
     assert re.fullmatch(r"【\d+:\d+†[^】]+】", marker(4, 0, "favorite_foods.txt"))

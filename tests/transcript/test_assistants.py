@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from runner.transcript.assistants import reply_from_message, reply_from_text
 from runner.transcript.form import Citation, FileLink, Placeholders, Reply
 
-from ..conftest import SHARED
+from ..shared import shared_path
 
 STORM = "corpus/harbor-light/02-the-storm.md"
 KEEPER = "corpus/harbor-light/01-the-keeper.md"
@@ -128,9 +126,7 @@ def test_a_message_with_several_text_parts_is_one_reply() -> None:
 
 
 def test_every_recorded_assistants_message_maps_without_markers() -> None:
-    path = SHARED / "recordings" / "FileSearchWorks.json"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent: the recordings in ../shared sit beside the development checkout only")
+    path = shared_path("recordings", "FileSearchWorks.json")
     seen = 0
     for entry in json.loads(path.read_text(encoding="utf-8"))["Entries"]:
         body = entry.get("ResponseBody")

@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from runner.replay.collect import TurnState
 from runner.transcript import assistants, responses
 from runner.transcript.form import Citation, FileLink, Placeholders, Reply
@@ -18,7 +16,7 @@ from runner.transcript.responses import (
     usage_from_responses,
 )
 
-from ..conftest import SHARED
+from ..shared import shared_path
 
 STORM = "corpus/harbor-light/02-the-storm.md"
 
@@ -349,11 +347,7 @@ def _recorded_responses(folder: Path) -> list[dict[str, Any]]:
 
 
 def test_every_recorded_response_maps() -> None:
-    folder = SHARED / "recordings" / "responses"
-    if not folder.is_dir():
-        pytest.skip(
-            f"{folder} is absent: the recordings in ../shared sit beside the development checkout only"
-        )
+    folder = shared_path("recordings", "responses")
     recorded = _recorded_responses(folder)
     kinds = {item["type"] for response in recorded for item in response.get("output") or []}
     assert {"message", "function_call", "file_search_call", "code_interpreter_call"} <= kinds

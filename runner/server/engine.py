@@ -217,8 +217,7 @@ class Engine:
             async for event in events:
                 if isinstance(event, StepStart):
                     if event.kind == "message":
-                        await self._message_step(run, inp, events)
-                        return None
+                        return await self._message_step(run, inp, events)
                     return await self._tool_step(run, inp, events)
                 if isinstance(event, StepDone):
                     # Nothing written: the step did not fit into max_completion_tokens.
@@ -358,7 +357,9 @@ class Engine:
 
     async def _message_step(
         self, started: dict[str, Any], inp: ModelInput, events: AsyncGenerator[ModelEvent, None]
-    ) -> None:
+    ) -> dict[str, Any] | None:
+        """A message step; when the model goes on to call tools in the same answer (the seam's message
+        then `StepStart("tool_calls")`), the message is completed and the tool step follows."""
         run: dict[str, Any] | None = started
         assert run is not None
         message = self._new_message(run)
@@ -374,6 +375,15 @@ class Engine:
             if isinstance(event, StepDone):
                 done = event
                 break
+            if isinstance(event, StepStart) and event.kind == "tool_calls":
+                # Text, then tool calls: the message is done (its usage is on the tool step, which
+                # carries the whole answer), and the run goes on with the calls.
+                value = {"value": "".join(written), "annotations": cited}
+                message["content"] = [{"type": "text", "text": value}]
+                self.runs.store.update("messages", message)
+                self.bus.publish(run["id"], "thread.message.completed", streamed(message, "completed"))
+                self._emit_step(run, "thread.run.step.completed", self.runs.steps.complete(step, (0, 0)))
+                return await self._tool_step(run, inp, events)
             if not isinstance(event, TextDelta):
                 continue
             if (run := self._checkpoint(run["id"])) is None:
@@ -381,7 +391,7 @@ class Engine:
                 value = {"value": "".join(written), "annotations": cited}
                 message["content"] = [{"type": "text", "text": value}]
                 self.runs.store.update("messages", message)
-                return
+                return None
             piece: dict[str, Any] = {"value": event.text}
             if not written or event.citations:
                 first = len(cited)
@@ -413,6 +423,7 @@ class Engine:
             self._emit_run(self.runs.finish(run, "incomplete", reason="max_completion_tokens"))
         else:
             self._emit_run(self.runs.finish(run, "completed"))
+        return None
 
     def _new_message(self, run: dict[str, Any]) -> dict[str, Any]:
         # Stored in part 1's shape: answered outside a stream, messages carry no status fields.

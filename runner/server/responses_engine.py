@@ -168,13 +168,15 @@ class ResponseEngine:
                     return
                 assert isinstance(first, StepStart)
                 if first.kind == "message":
-                    done = await self._message(response, stream, events)
-                    self._count(usage, done.step)
-                    if done.finish == "length":
-                        self._finish(response, items, events, "incomplete", usage, "max_output_tokens")
-                    else:
-                        self._finish(response, items, events, "completed", usage)
-                    return
+                    said = await self._message(response, stream, events)
+                    if said is not None:
+                        self._count(usage, said.step)
+                        if said.finish == "length":
+                            self._finish(response, items, events, "incomplete", usage, "max_output_tokens")
+                        else:
+                            self._finish(response, items, events, "completed", usage)
+                        return
+                    # Text, then tool calls in the same answer: a message item, then the call items.
                 done, written = await self._calls(response, stream, events)
             self._count(usage, done.step)
             assert isinstance(done.step, ToolCallsStep)
@@ -231,7 +233,9 @@ class ResponseEngine:
 
     async def _message(
         self, response: dict[str, Any], stream: AsyncGenerator[ModelEvent, None], events: ResponseEvents
-    ) -> StepDone:
+    ) -> StepDone | None:
+        """A message item; None when the model goes on to call tools (`StepStart("tool_calls")`): the item
+        is then completed and the stream is left at the calls."""
         item: dict[str, Any] = {
             "id": new_id("item_msg"),
             "type": "message",
@@ -246,13 +250,13 @@ class ResponseEngine:
         text = ""
         annotations: list[dict[str, Any]] = []
         async for event in stream:
-            if isinstance(event, StepDone):
-                status = "incomplete" if event.finish == "length" else "completed"
+            if isinstance(event, StepDone) or (isinstance(event, StepStart) and event.kind == "tool_calls"):
+                cut = isinstance(event, StepDone) and event.finish == "length"
                 part = {"type": "output_text", "annotations": annotations, "logprobs": [], "text": text}
                 events.text_done(index, item["id"], part)
-                item.update(status=status, content=[part])
+                item.update(status="incomplete" if cut else "completed", content=[part])
                 events.item_done(index, public_item(item, ()))
-                return event
+                return event if isinstance(event, StepDone) else None
             if not isinstance(event, TextDelta):
                 continue
             self._checkpoint(response)

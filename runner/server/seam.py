@@ -149,12 +149,16 @@ def call_from_json(data: Mapping[str, Any]) -> ToolCall:
 
 
 def step_to_json(step: ToolCallsStep) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "calls": [call_to_json(c) for c in step.calls],
         "usage": [step.usage.prompt_tokens, step.usage.completion_tokens],
     }
+    if step.text:
+        out["text"] = step.text
+    return out
 
 
 def step_from_json(data: Mapping[str, Any]) -> ToolCallsStep:
     prompt, completion = data["usage"]
-    return ToolCallsStep(tuple(call_from_json(c) for c in data["calls"]), Usage(prompt, completion))
+    calls = tuple(call_from_json(c) for c in data["calls"])
+    return ToolCallsStep(calls, Usage(prompt, completion), data.get("text", ""))

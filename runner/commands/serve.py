@@ -187,6 +187,6 @@ def run_serve(
         if runner is not None:
             runner(app, sock)
         else:  # pragma: no cover - exercised by the subprocess test, which coverage does not follow
-            config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+            config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
             uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -96,7 +96,7 @@ class EmbeddedServer:
             host=self._host,
             port=self._port,
             log_level="warning",
-            lifespan="off",
+            lifespan="on",
             access_log=False,
             timeout_graceful_shutdown=2,
         )

@@ -106,6 +106,9 @@ class Engine:
         # Where code_interpreter code comes from decides how it may run (runner/sim/sandbox.py): the
         # simulator's own code runs on any machine, a real model's only behind the sandbox's boundary.
         self.code_origin: Origin = "simulator" if isinstance(self.model, SimulatedModel) else "model"
+        # The simulator's prompt is checked against max_prompt_tokens here, on the count it uses; any other
+        # model gets the budget in its input and fits its own prompt to it (docs/upstream.md).
+        self.fits_prompt = not isinstance(self.model, SimulatedModel)
         self.bus = Bus()
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -203,7 +206,11 @@ class Engine:
         while True:
             inp = self._input(run)
             limit = run.get("max_prompt_tokens")
-            if limit is not None and run["_prompt_tokens"] + prompt_tokens(inp) > limit:
+            if (
+                limit is not None
+                and not self.fits_prompt
+                and run["_prompt_tokens"] + prompt_tokens(inp) > limit
+            ):
                 # Checked before the model is asked, from the same deterministic count the simulator uses.
                 self._emit_run(self.runs.finish(run, "incomplete", reason="max_prompt_tokens"))
                 return
@@ -234,7 +241,15 @@ class Engine:
         steps = tuple(step_from_json(s) for s in run["_steps"])
         limit = run.get("max_completion_tokens")
         budget = None if limit is None else limit - run["_completion_tokens"]
-        return replace(model_input(run, messages, steps), max_tokens=budget)
+        prompt_limit = run.get("max_prompt_tokens")
+        prompt_budget = None if prompt_limit is None else prompt_limit - run["_prompt_tokens"]
+        filenames = {}
+        for a in (a for m in messages for a in m.get("attachments") or []):
+            meta = self.runs.store.get("files", a["file_id"])
+            if meta is not None:
+                filenames[a["file_id"]] = meta["filename"]
+        inp = model_input(run, messages, steps, filenames)
+        return replace(inp, max_tokens=budget, max_prompt_tokens=prompt_budget)
 
     def _count(self, run: dict[str, Any], prompt: int, completion: int) -> None:
         run["_prompt_tokens"] += prompt

@@ -35,6 +35,7 @@ ToolChoice = str | Mapping[str, Any]
 class Attachment:
     file_id: str
     tools: tuple[str, ...] = ()
+    filename: str = ""  # the file's name where the caller knows it (a real model is told it)
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,11 @@ class ModelInput:
     steps: tuple[ToolCallsStep, ...] = ()
     parallel_tool_calls: bool = True
     max_tokens: int | None = None  # the completion tokens this step may write; None: no limit
+    # What is left of the run's max_prompt_tokens for this step's prompt (None: no limit). A model that builds
+    # its own prompt (the upstream adapter) drops the oldest thread messages to fit it, and raises
+    # ContextOverflow when the latest alone does not fit; the simulator ignores it (the engine checks the
+    # simulator's own count before asking it).
+    max_prompt_tokens: int | None = None
     # Tool steps of earlier turns, each after the first n `messages` (the Responses API shows them to the
     # model; an Assistants thread does not). The simulator ignores them and does not count them, so that
     # one scenario gets the same answers and usage on both protocols; a real model sees them.

@@ -159,6 +159,12 @@ class UpstreamModel:
         self.names = names or ModelNames()
         self.max_steps = max_steps
 
+    async def aclose(self) -> None:
+        """Closes the upstream's HTTP client, if it has one (a replay has none)."""
+        close = getattr(self.upstream, "aclose", None)
+        if close is not None:
+            await close()
+
     def request(self, inp: ModelInput) -> dict[str, object]:
         clashing = bf.clashes(inp.functions)
         if clashing:
@@ -168,7 +174,10 @@ class UpstreamModel:
                 "model; rename the function",
             )
         options = RequestOptions(
-            model=self.names(inp.model), max_steps=self.max_steps, max_completion_tokens=inp.max_tokens
+            model=self.names(inp.model),
+            max_steps=self.max_steps,
+            max_completion_tokens=inp.max_tokens,
+            max_prompt_tokens=inp.max_prompt_tokens,
         )
         try:
             return build_request(inp, options)

@@ -25,6 +25,7 @@ from runner.sim.types import (
     Citation,
     FileSearchCall,
     FunctionCall,
+    Message,
     MessageStep,
     ModelInput,
     ModelStep,
@@ -129,11 +130,30 @@ def step_messages(step: ToolCallsStep, step_index: int) -> list[dict[str, Any]]:
     return out
 
 
+def attachment_note(message: Message, inp: ModelInput) -> str:
+    """What a model that has no attachments is told about a message's attached files: each file's name and
+    id, and the offered tool that reads it (code_interpreter finds it in /mnt/data under its name)."""
+    if not message.attachments:
+        return ""
+    lines = ["[Files attached to this message:"]
+    for a in message.attachments:
+        name = a.filename or a.file_id
+        uses = []
+        if "file_search" in a.tools and inp.tool("file_search") is not None:
+            uses.append(f"searchable with {bf.FILE_SEARCH}")
+        if "code_interpreter" in a.tools and inp.tool("code_interpreter") is not None:
+            uses.append(f"at /mnt/data/{name} for {bf.CODE_INTERPRETER}")
+        lines.append(f"- {name} ({a.file_id})" + (": " + ", ".join(uses) if uses else ""))
+    return "\n".join(lines) + "]"
+
+
 def history(inp: ModelInput) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if inp.instructions:
         messages.append({"role": "system", "content": inp.instructions})
-    messages += [{"role": m.role, "content": m.text} for m in inp.messages]
+    for m in inp.messages:
+        note = attachment_note(m, inp)
+        messages.append({"role": m.role, "content": f"{m.text}\n\n{note}" if note else m.text})
     for n, step in enumerate(inp.steps):
         messages += step_messages(step, n)
     return messages

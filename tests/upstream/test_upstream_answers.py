@@ -8,8 +8,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import openai
-
 from tests.upstream.scripted import Answer, call_chunks, text_chunks
 from tests.upstream.test_upstream_runs import CODE, WEATHER, _run, _steps, fronting
 

@@ -33,10 +33,12 @@ from runner.server.seam import StoreRetriever
 from runner.server.streaming import Bus, EventStreamResponse
 from runner.sim import (
     CodeInterpreterCall,
+    ContextOverflow,
     FileSearchCall,
     MessageStep,
     Model,
     ModelEvent,
+    ModelFailure,
     ModelInput,
     Sandbox,
     StepDone,
@@ -114,6 +116,19 @@ class ResponseEngine:
             raise  # the server is stopping: start-up recovery ends the response
         except _Stopped:
             events.end()
+        except (ModelFailure, ContextOverflow) as failure:
+            # The model could not answer (an upstream that kept failing, a prompt over its context, a
+            # recorded answer missing): the response fails with what happened, as a run does.
+            log.warning("response %s failed: %s", response["id"], failure)
+            if response["status"] not in ("completed", "failed", "cancelled", "incomplete"):
+                if isinstance(failure, ModelFailure):
+                    error = {"code": failure.code, "message": failure.message}
+                else:
+                    error = {
+                        "code": "server_error",
+                        "message": f"The prompt does not fit the model: {failure}",
+                    }
+                self._finish(response, items, events, "failed", error=error)
         except Exception:
             log.exception("response %s failed inside the engine", response["id"])
             if response["status"] not in ("completed", "failed", "cancelled", "incomplete"):

@@ -430,7 +430,17 @@ def diff(
     show_default=True,
     help="SQLite file that keeps all state (relative to the project root).",
 )
-@click.option("--api-key", help="Key clients must send (default: OPENAI_API_KEY, else one is generated).")
+@click.option(
+    "--api-key",
+    help="Key clients must send. Prefer --api-key-file or OPENAI_API_KEY: a key on the command line is "
+    "visible to every user of this machine in `ps` and lands in shell history.",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the key from this file (its first line). Safer than --api-key: the key stays out of `ps` "
+    "and shell history.",
+)
 @click.option("--latency", type=float, default=0.0, help="Seconds of delay added to every request.")
 @click.option(
     "--access-log",
@@ -511,6 +521,7 @@ def serve(
     port: int,
     db: Path,
     api_key: str | None,
+    api_key_file: Path | None,
     latency: float,
     access_log: Path | None,
     model_time: float,
@@ -528,8 +539,9 @@ def serve(
 ) -> int:
     """Run the local Assistants API server (Assistants v2, Files, Vector stores) under /v1.
 
-    Every request needs `Authorization: Bearer KEY`. Without --api-key or OPENAI_API_KEY a key is
-    generated and printed once. State survives restarts in the --db file.
+    Every request needs `Authorization: Bearer KEY`. The key comes from --api-key-file, --api-key or
+    OPENAI_API_KEY (in that order); without any, one is generated and printed once. State survives
+    restarts in the --db file.
 
     \b
     Example:
@@ -546,6 +558,7 @@ def serve(
         port=port,
         db=db,
         api_key=api_key,
+        api_key_file=api_key_file,
         latency=latency,
         access_log=access_log,
         model_time=model_time,

@@ -106,11 +106,26 @@ def cli(ctx: click.Context, directory: Path | None, debug: bool) -> None:
         ctx.obj = Context(root=find_root(here), debug=debug, cwd=here)
 
 
+def api_protocol(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--api assistants|responses (also ARUN_API): which protocol the YAML is checked for and run on."""
+    return click.option(
+        "--api",
+        "api",
+        type=click.Choice(["assistants", "responses"]),
+        envvar="ARUN_API",
+        default="assistants",
+        show_default=True,
+        help="Protocol: the Assistants API, or the Responses API (assistants compiled into each request; "
+        "see docs/responses.md). Also ARUN_API.",
+    )(fn)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@api_protocol
 @click.pass_obj
-def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
+def validate(obj: Context, paths: tuple[Path, ...], as_json: bool, api: str) -> int:
     """Check assistants and scenarios against their schemas and each other.
 
     Reads no network and needs no API key. PATHS are files or folders inside the project (default:
@@ -125,7 +140,7 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     """
     from runner.commands.validate import run_validate
 
-    return run_validate(obj.root, list(paths), as_json=as_json, cwd=obj.cwd)
+    return run_validate(obj.root, list(paths), as_json=as_json, cwd=obj.cwd, api=api)
 
 
 @cli.command()
@@ -168,11 +183,18 @@ def api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command()
 @api_options
+@api_protocol
 @click.option("--prune", is_flag=True, help="Also plan to delete managed assistants whose YAML is gone.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.pass_obj
 def plan(
-    obj: Context, base_url: str | None, api_key: str | None, local: bool, prune: bool, as_json: bool
+    obj: Context,
+    base_url: str | None,
+    api_key: str | None,
+    local: bool,
+    api: str,
+    prune: bool,
+    as_json: bool,
 ) -> int:
     """Show what apply would change on the API: + create, ~ update (field by field), - delete.
 
@@ -187,11 +209,12 @@ def plan(
     """
     from runner.commands.plan import ApiOptions, run_plan
 
-    return run_plan(obj.root, ApiOptions(base_url, api_key, local), prune=prune, as_json=as_json)
+    return run_plan(obj.root, ApiOptions(base_url, api_key, local, api), prune=prune, as_json=as_json)
 
 
 @cli.command()
 @api_options
+@api_protocol
 @click.option("--prune", is_flag=True, help="Delete managed assistants whose YAML is gone, with their files.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="Print the applied plan as JSON.")
@@ -201,6 +224,7 @@ def apply(
     base_url: str | None,
     api_key: str | None,
     local: bool,
+    api: str,
     prune: bool,
     yes: bool,
     as_json: bool,
@@ -219,12 +243,15 @@ def apply(
     from runner.commands.apply import run_apply
     from runner.commands.plan import ApiOptions
 
-    return run_apply(obj.root, ApiOptions(base_url, api_key, local), prune=prune, yes=yes, as_json=as_json)
+    return run_apply(
+        obj.root, ApiOptions(base_url, api_key, local, api), prune=prune, yes=yes, as_json=as_json
+    )
 
 
 @cli.command()
 @click.argument("scenarios", nargs=-1)
 @api_options
+@api_protocol
 @click.option(
     "-o",
     "--out",
@@ -261,6 +288,14 @@ def apply(
     help="Seconds a run may take before arun cancels it.",
 )
 @click.option("--poll", is_flag=True, help="Poll runs instead of streaming (for servers without streaming).")
+@click.option(
+    "--state",
+    type=click.Choice(["conversation", "previous-response", "stateless"]),
+    default="conversation",
+    show_default=True,
+    help="--api responses: where the conversation lives: a Conversations API object per scenario, chained "
+    "previous_response_id (store true), or nothing stored (every request sends the items so far).",
+)
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
 @click.option(
     "--summary",
@@ -298,6 +333,7 @@ def replay(
     base_url: str | None,
     api_key: str | None,
     local: bool,
+    api: str,
     out: Path | None,
     jobs: int,
     pattern: str | None,
@@ -305,6 +341,7 @@ def replay(
     repeat: int,
     timeout: float,
     poll: bool,
+    state: str,
     junit: Path | None,
     summary: Path | None,
     as_json: bool,
@@ -341,6 +378,7 @@ def replay(
         repeat=repeat,
         timeout=timeout,
         poll=poll,
+        state=state,
         junit=junit,
         summary=summary,
         as_json=as_json,
@@ -351,7 +389,7 @@ def replay(
         allow_orphans=allow_orphans,
         allow_python_handlers=allow_python_handlers,
     )
-    return run_replay(obj.root, ApiOptions(base_url, api_key, local), options)
+    return run_replay(obj.root, ApiOptions(base_url, api_key, local, api), options)
 
 
 @cli.command()

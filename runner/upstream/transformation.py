@@ -120,9 +120,9 @@ def step_messages(step: ToolCallsStep, step_index: int) -> list[dict[str, Any]]:
         {"id": i, "type": "function", "function": _call_function(c)}
         for i, c in zip(ids, step.calls, strict=True)
     ]
-    text = (
-        getattr(step, "text", "") or None
-    )  # a message the model wrote before its calls, if the seam has one
+    # A message the model wrote before its calls, if the seam has one. Without one the content is "", not
+    # null: OpenAI takes either, llama-cpp-python's server refuses null (a 500 after every tool output).
+    text = getattr(step, "text", "") or ""
     out: list[dict[str, Any]] = [{"role": "assistant", "content": text, "tool_calls": calls}]
     out += [
         {"role": "tool", "tool_call_id": i, "content": _answer(c, step_index)}

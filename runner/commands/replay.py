@@ -16,7 +16,8 @@ from runner.commands.plan import ApiOptions
 from runner.errors import RunnerError
 from runner.project.load import require_project
 from runner.replay import report
-from runner.replay.engine import AssistantsEngine, Stopper
+from runner.replay.engines.assistants import AssistantsEngine
+from runner.replay.engines.base import Stopper
 from runner.replay.handlers import Handlers
 from runner.replay.play import Outcome
 from runner.replay.runner import Selection, plan_jobs, run_all, select

@@ -18,7 +18,7 @@ import click
 from runner.api.session import Api
 from runner.errors import RunnerError
 from runner.project.models import Project, Scenario
-from runner.replay.engine import AssistantsEngine
+from runner.replay.engines.base import Engine
 from runner.replay.handlers import Handlers
 from runner.replay.play import Outcome, Target, play
 from runner.transcript.io import write_transcript
@@ -61,7 +61,7 @@ def transcript_name(scenario: Scenario, repeat: int, index: int) -> str:
 
 def run_all(
     api: Api,
-    engine: AssistantsEngine,
+    engine: Engine,
     jobs: list[tuple[str, Scenario]],
     targets: dict[str, Target],
     attachments: dict[str, str],
@@ -101,7 +101,7 @@ def run_all(
                     "Stopping: cancelling the active runs (Ctrl-C again quits without waiting).", err=True
                 )
                 stopper.stop("interrupted (Ctrl-C)")
-                cancel_active(engine)
+                engine.cancel_active()
                 stopper.close_streams()
                 collect(
                     [f for f in pending if not f.cancel()]
@@ -133,22 +133,6 @@ def _ctrl_c_as_flag() -> Iterator[threading.Event]:
         yield flag
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def cancel_active(engine: AssistantsEngine) -> None:
-    with engine.stopper.lock:
-        active = dict(engine.stopper.active)
-    for run_id, thread_id in active.items():
-        try:
-            engine.api.call(
-                "cancel a run",
-                engine.api.client.beta.threads.runs.cancel,
-                run_id,
-                thread_id=thread_id,
-                write=True,
-            )
-        except RunnerError as exc:
-            click.echo(f"arun: could not cancel {run_id}: {exc}", err=True)
 
 
 def plan_jobs(scenarios: Sequence[Scenario], repeat: int) -> list[tuple[str, Scenario]]:

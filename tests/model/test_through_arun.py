@@ -12,7 +12,6 @@ from typing import Any
 
 import jsonschema
 import openai
-import pytest
 
 from tests.conftest import REPO
 from tests.model.conftest import KEY, Front, Llama, exchanges, front

@@ -12,16 +12,18 @@ import click
 
 from runner.api.session import open_api
 from runner.commands.diff import emit
-from runner.commands.plan import ApiOptions
+from runner.commands.plan import ApiOptions, check_protocol
+from runner.config import Backend
 from runner.errors import RunnerError
 from runner.project.load import require_project
 from runner.replay import report
 from runner.replay.engines.assistants import AssistantsEngine
-from runner.replay.engines.base import Stopper
+from runner.replay.engines.base import Engine, Stopper
+from runner.replay.engines.responses import ResponsesEngine, check_attachments
 from runner.replay.handlers import Handlers
 from runner.replay.play import Outcome
 from runner.replay.runner import Selection, plan_jobs, run_all, select
-from runner.replay.targets import resolve_targets, uploaded_attachments
+from runner.replay.targets import resolve_response_targets, resolve_targets, uploaded_attachments
 from runner.reports.junit import write_junit
 from runner.shard import Shard
 from runner.term import color_enabled
@@ -43,6 +45,7 @@ class ReplayOptions:
     repeat: int = 1
     timeout: float = 300.0
     poll: bool = False
+    state: str = "conversation"  # --api responses: conversation | previous-response | stateless
     junit: Path | None = None
     summary: Path | None = None
     as_json: bool = False
@@ -59,15 +62,18 @@ def _resolve(root: Path, path: Path) -> Path:
 
 
 def run_replay(root: Path, api_options: ApiOptions, options: ReplayOptions) -> int:
-    if api_options.api == "responses":
-        # The Responses engine waits for the local server's POST /responses (issue 13, docs/responses.md).
+    if api_options.api == "responses" and options.poll:
+        raise RunnerError("--poll is for the Assistants API; the Responses engine always streams")
+    if options.state != "conversation" and api_options.api != "responses":
         raise RunnerError(
-            "replay --api responses is not available yet: the Responses replay engine is still being "
-            "built. Validate and apply work on --api responses today; replay on --api assistants meanwhile."
+            f"--state {options.state} is for --api responses (the Assistants API keeps threads)"
         )
+    check_protocol(root, api_options)
     project = require_project(root)
     owns = options.shard.owns if options.shard else None
     scenarios = select(project, Selection(options.names, options.pattern, owns, options.repeat))
+    if api_options.api == "responses":
+        check_attachments(scenarios)
     if options.repeat > 1 and (options.compare or options.update_golden):
         raise RunnerError(
             "--repeat writes one transcript per repetition (name@N); it cannot --compare or --update-golden"
@@ -83,10 +89,17 @@ def run_replay(root: Path, api_options: ApiOptions, options: ReplayOptions) -> i
     jobs = plan_jobs(scenarios, options.repeat)
     color = color_enabled(sys.stdout)
     started = time.perf_counter()
-    with open_api(api_options.settings(root), announce=not options.as_json) as api:
+    settings = api_options.settings(root)
+    with open_api(settings, announce=not options.as_json) as api:
         stopper = Stopper()
-        engine = AssistantsEngine(api, stopper, poll=options.poll, timeout=options.timeout)
-        targets = resolve_targets(api, project, scenarios)
+        engine: Engine
+        if api_options.api == "responses":
+            engine = ResponsesEngine(api, stopper, state=options.state, timeout=options.timeout)
+            local = settings.backend is Backend.LOCAL
+            targets = resolve_response_targets(api, project, scenarios, local=local)
+        else:
+            engine = AssistantsEngine(api, stopper, poll=options.poll, timeout=options.timeout)
+            targets = resolve_targets(api, project, scenarios)
 
         def progress(name: str, outcome: Outcome) -> None:
             if not options.as_json:

@@ -121,8 +121,10 @@ def step_messages(step: ToolCallsStep, step_index: int) -> list[dict[str, Any]]:
         {"id": i, "type": "function", "function": _call_function(c)}
         for i, c in zip(ids, step.calls, strict=True)
     ]
-    # The message the model wrote before its calls in the same answer, if any, goes back with them.
-    out: list[dict[str, Any]] = [{"role": "assistant", "content": step.text or None, "tool_calls": calls}]
+    # The message the model wrote before its calls in the same answer, if any, goes back with them. Without
+    # one the content is "", not null: OpenAI takes either, llama-cpp-python's server refuses null (a 500
+    # after every tool output).
+    out: list[dict[str, Any]] = [{"role": "assistant", "content": step.text or "", "tool_calls": calls}]
     out += [
         {"role": "tool", "tool_call_id": i, "content": _answer(c, step_index)}
         for i, c in zip(ids, step.calls, strict=True)

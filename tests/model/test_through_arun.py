@@ -12,7 +12,6 @@ from typing import Any
 
 import jsonschema
 import openai
-import pytest
 
 from tests.conftest import REPO
 from tests.model.conftest import KEY, Front, Llama, exchanges, front
@@ -59,11 +58,6 @@ def test_a_forced_tool_call_has_arguments_valid_against_the_schema(llama: Llama,
     assert run.status in ("completed", "failed", "incomplete")  # it ends; how is the next test's question
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: llama.cpp's server answers 500 (request validation, 'literal_error' in messages[1]) "
-    "to the history the adapter sends after a tool output",
-)
 def test_a_forced_tool_call_round_trips_to_a_completed_run(llama: Llama, tmp_path: Path) -> None:
     with front(llama, tmp_path) as server, _sdk(server) as client:
         run = _forced_round_trip(client)

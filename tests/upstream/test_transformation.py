@@ -128,7 +128,7 @@ def test_tool_steps_become_assistant_tool_calls_then_tool_answers() -> None:
     assert body["messages"][1:] == [
         {
             "role": "assistant",
-            "content": None,
+            "content": "",
             "tool_calls": [
                 {
                     "id": "call_0_0",
@@ -146,7 +146,7 @@ def test_tool_steps_become_assistant_tool_calls_then_tool_answers() -> None:
         {"role": "tool", "tool_call_id": "call_0_1", "content": "rain"},
         {
             "role": "assistant",
-            "content": None,
+            "content": "",
             "tool_calls": [
                 {
                     "id": "call_1_0",
@@ -176,7 +176,7 @@ def test_tool_steps_become_assistant_tool_calls_then_tool_answers() -> None:
         },
         {
             "role": "assistant",
-            "content": None,
+            "content": "",
             "tool_calls": [
                 {
                     "id": "call_2_0",

@@ -44,6 +44,7 @@ class ChatTurn:
     created: int = field(default_factory=now)
     call_ids: dict[int, str] = field(default_factory=dict)
     started_calls: set[int] = field(default_factory=set)
+    spoke: bool = False  # a message began (a real model may write text before its calls)
 
     def call_id(self, index: int) -> str:
         return self.call_ids.setdefault(index, new_id("call"))
@@ -54,6 +55,7 @@ class ChatTurn:
     def chunks(self, event: ModelEvent) -> list[dict[str, Any]]:
         if isinstance(event, StepStart):
             if event.kind == "message":
+                self.spoke = True
                 return [self._chunk({"role": "assistant", "content": "", "refusal": None})]
             return []  # the first call's delta carries the role
         if isinstance(event, TextDelta):
@@ -72,7 +74,8 @@ class ChatTurn:
             name = bf.KINDS[event.kind] if builtin else event.name
             text = "" if builtin else event.text
             # The answer's first chunk says who writes; later calls' first chunks do not repeat it.
-            opening = len(self.started_calls) == 1
+            # After text the role was said already.
+            opening = len(self.started_calls) == 1 and not self.spoke
             head: dict[str, Any] = {"role": "assistant", "content": None} if opening else {}
             if self.legacy:
                 head["function_call"] = {"name": name, "arguments": text}

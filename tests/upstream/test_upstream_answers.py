@@ -185,3 +185,20 @@ def test_an_unknown_call_beside_a_real_one_is_left_out(tmp_path: Path) -> None:
     assert run.status == "requires_action"
     assert [c.function.name for c in run.required_action.submit_tool_outputs.tool_calls] == ["get_weather"]
     assert len(up.requests) == 1
+
+
+def test_a_streamed_chat_completion_says_the_role_once_then_the_text_then_the_calls(tmp_path: Path) -> None:
+    script = [Answer(chunks=text_then_calls("Let me check.", [("get_weather", '{"city":"Oslo"}')]))]
+    with fronting(tmp_path, script) as (sdk, _):
+        chunks = list(
+            sdk.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "Oslo?"}], tools=[WEATHER], stream=True
+            )
+        )
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    assert [d.role for d in deltas if d.role] == ["assistant"]
+    assert "".join(d.content or "" for d in deltas) == "Let me check."
+    calls = [t for d in deltas for t in d.tool_calls or []]
+    assert calls[0].function.name == "get_weather"
+    assert "".join(t.function.arguments or "" for t in calls) == '{"city":"Oslo"}'
+    assert chunks[-1].choices[0].finish_reason == "tool_calls"

@@ -34,6 +34,15 @@ class Stopper:
     active: dict[str, str] = field(default_factory=dict)  # run id -> thread id
     streams: set[Any] = field(default_factory=set)  # open event streams, closed to unblock their readers
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cancelling: set[str] = field(default_factory=set)  # runs whose cancel was sent: once per run
+
+    def claim(self, run_id: str) -> bool:
+        """True for the one caller that should send this run's cancel; the others only wait for it."""
+        with self.lock:
+            if run_id in self.cancelling:
+                return False
+            self.cancelling.add(run_id)
+            return True
 
     def close_streams(self) -> None:
         with self.lock:
@@ -228,15 +237,17 @@ class AssistantsEngine:
         """Cancel an active run and wait (briefly) until the API says it is terminal."""
         state.cancelled_by_arun = why
         runs: Any = self.api.client.beta.threads.runs
-        try:
-            state.see_run(
-                self.api.call(
-                    "cancel a run", runs.cancel, state.run_id, thread_id=state.thread_id, write=True
-                ).model_dump(mode="json")
-            )
-        except ApiError as exc:
-            if "400" not in str(exc):  # 400: it ended meanwhile, which is what we wanted
-                raise
+        assert state.run_id is not None
+        if self.stopper.claim(state.run_id):  # Ctrl-C's cancel may have been sent already: not twice
+            try:
+                state.see_run(
+                    self.api.call(
+                        "cancel a run", runs.cancel, state.run_id, thread_id=state.thread_id, write=True
+                    ).model_dump(mode="json")
+                )
+            except ApiError as exc:
+                if "400" not in str(exc):  # 400: it ended meanwhile, which is what we wanted
+                    raise
         settle = time.monotonic() + 30
         while state.status not in TERMINAL and time.monotonic() < settle:
             time.sleep(0.05)

@@ -24,8 +24,8 @@ def render_junit(suite: str, cases: Sequence[Case]) -> str:
     errors = sum(1 for c in cases if c.failure is not None and c.error)
     failures = sum(1 for c in cases if c.failure is not None and not c.error)
     counts = {"tests": str(len(cases)), "failures": str(failures), "errors": str(errors)}
-    root = ET.Element("testsuites", name=suite, **counts)
-    node = ET.SubElement(root, "testsuite", name=suite, **counts)
+    root = ET.Element("testsuites", {"name": suite, **counts})
+    node = ET.SubElement(root, "testsuite", {"name": suite, **counts})
     for case in cases:
         element = ET.SubElement(
             node, "testcase", name=case.name, classname=case.classname, time=f"{case.seconds:.3f}"

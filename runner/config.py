@@ -54,7 +54,7 @@ class Settings:
     local_db: Path = DEFAULT_LOCAL_DB
     source: str = "default"
     # The embedded server's simulated seconds per model step: 0 runs at the machine's speed; ARUN_MODEL_TIME
-    # or replay's --model-time set one to watch replies stream (docs/local-server.md).
+    # or replay's --model-time set one to watch replies stream (docs/replay.md).
     model_time: float = 0.0
 
     def __repr__(self) -> str:

@@ -147,6 +147,26 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     return run_validate(obj.root, list(paths), as_json=as_json, cwd=obj.cwd)
 
 
+@cli.command()
+@click.argument("directory", default=".", type=click.Path(file_okay=True, path_type=Path))
+@click.pass_obj
+def init(obj: Context, directory: Path) -> int:
+    """Start a project in DIRECTORY (default: here) that replays green on the embedded local server.
+
+    Writes assistants/ with one assistant, scenarios/ with one scenario, the JSON Schemas their
+    yaml-language-server lines name, .gitignore, a GitHub Actions workflow and a pre-commit config.
+    Never overwrites a file: what is already there is skipped, and said so. Exits 0, or 1 when it
+    cannot write.
+
+    \b
+    Example:
+      arun init my-assistants && cd my-assistants && arun replay
+    """
+    from runner.commands.init import run_init
+
+    return run_init(directory if directory.is_absolute() else obj.cwd / directory)
+
+
 def api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--base-url, --api-key and --local, for every command that talks to an API."""
     fn = click.option(
@@ -470,6 +490,12 @@ def diff(
     help="Do not run code_interpreter code (steps still appear, with a note instead of output).",
 )
 @click.option(
+    "--unsafe-code-execution",
+    is_flag=True,
+    help="Run code from a real model even where the sandbox has no boundary (no bubblewrap): it then runs "
+    "as the server's user, with limits but with access to its files and network. See docs/sandbox.md.",
+)
+@click.option(
     "--upstream",
     metavar="BASE_URL",
     help="Ask this OpenAI-compatible Chat Completions endpoint (ending in /v1) for every model step.",
@@ -523,6 +549,7 @@ def serve(
     faults: tuple[str, ...],
     seed: int,
     no_code_execution: bool,
+    unsafe_code_execution: bool,
     upstream: str | None,
     upstream_key_env: str,
     upstream_model: str | None,
@@ -557,6 +584,7 @@ def serve(
         faults=faults,
         seed=seed,
         code_execution=not no_code_execution,
+        unsafe_code_execution=unsafe_code_execution,
         upstream=UpstreamOptions(
             base_url=upstream,
             key_env=upstream_key_env,

@@ -37,7 +37,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         timeout=300,
     )
-    (built,) = out.glob("arun-*.whl")
+    (built,) = out.glob("arun_cli-*.whl")
     return built
 
 
@@ -71,3 +71,23 @@ def test_installed_wheel_validates_from_another_directory(wheel: Path, tmp_path:
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == str(site / "runner" / "_schemas")
     assert done.stderr == "3 files valid.\n"
+
+
+def test_installed_wheel_inits_a_project_with_its_schemas(wheel: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    probe = (
+        "import sys; sys.path.insert(0, sys.argv[1]); from runner.cli import main; main(['init', 'fresh'])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", probe, str(site)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    for name in ("assistant", "scenario", "transcript"):
+        shipped = site / "runner" / "_schemas" / f"{name}.schema.json"
+        assert (tmp_path / "fresh" / "schemas" / f"{name}.schema.json").read_bytes() == shipped.read_bytes()

@@ -42,3 +42,11 @@ def test_every_command_is_listed() -> None:
     for name, command in cli.commands.items():
         if not command.hidden:
             assert f"`arun {name}" in table, f"`arun {name}` is missing from the README's command table"
+
+
+def test_user_docs_stand_alone() -> None:
+    """Users have the README and docs/, not the design notes kept beside the development checkout."""
+    for path in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = path.read_text(encoding="utf-8")
+        assert "DESIGN.md" not in text, f"{path.name} refers to DESIGN.md, which users do not have"
+        assert "STYLE.md" not in text, f"{path.name} refers to STYLE.md, which users do not have"

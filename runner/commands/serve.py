@@ -45,6 +45,7 @@ class ServeOptions:
     faults: tuple[str, ...] = ()
     seed: int = 0
     code_execution: bool = True
+    unsafe_code_execution: bool = False
     upstream: UpstreamOptions = field(default_factory=UpstreamOptions)
 
 
@@ -122,6 +123,7 @@ def run_serve(
         model_time=options.model_time,
         faults=Faults.parse(options.faults, options.seed),
         code_execution=options.code_execution,
+        unsafe_code_execution=options.unsafe_code_execution,
     )
     api_key, generated = resolve_api_key(options.api_key, dict(os.environ if environ is None else environ))
     db_path = options.db if options.db.is_absolute() else root / options.db
@@ -148,6 +150,17 @@ def run_serve(
                 file=sys.stderr,
                 flush=True,
             )
+        if options.unsafe_code_execution and options.code_execution:
+            from runner.sim.boundary import probe
+
+            found = probe()
+            if not found.available:
+                print(
+                    f"Warning: --unsafe-code-execution: the sandbox has no boundary here ({found.reason}); "
+                    "code from a model runs as this user, able to read its files and use the network.",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if generated:
             # Printed once, like Jupyter's token; it is never written anywhere else.
             print(f"API key for this session: {api_key}", file=out, flush=True)

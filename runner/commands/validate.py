@@ -10,6 +10,10 @@ import click
 from runner.project.load import load_project
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
 def run_validate(root: Path, paths: list[Path], *, as_json: bool = False, cwd: Path | None = None) -> int:
     result = load_project(root, paths, cwd=cwd)
     if as_json:
@@ -17,17 +21,17 @@ def run_validate(root: Path, paths: list[Path], *, as_json: bool = False, cwd: P
             "valid": result.ok,
             "files": result.files_checked,
             "errors": [d.to_json() for d in result.diagnostics],
+            "warnings": [d.to_json() for d in result.warnings],
         }
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        for diagnostic in result.diagnostics:
+        for diagnostic in sorted((*result.diagnostics, *result.warnings)):
             click.echo(diagnostic.format())
-        noun = "file" if result.files_checked == 1 else "files"
+        files = _count(result.files_checked, "file")
+        warned = f" ({_count(len(result.warnings), 'warning')})" if result.warnings else ""
         if result.ok:
-            click.echo(f"{result.files_checked} {noun} valid.", err=True)
+            click.echo(f"{files} valid{warned}.", err=True)
         else:
-            count = len(result.diagnostics)
-            click.echo(
-                f"{count} error{'s' if count != 1 else ''} in {result.files_checked} {noun}.", err=True
-            )
+            warned = f", {_count(len(result.warnings), 'warning')}" if result.warnings else ""
+            click.echo(f"{_count(len(result.diagnostics), 'error')}{warned} in {files}.", err=True)
     return 0 if result.ok else 1

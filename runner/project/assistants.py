@@ -6,10 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import SchemaError
-
 from runner.project.diagnostics import Diagnostic, JsonPath
+from runner.project.jsonschemas import schema_problems
 from runner.project.models import (
     RESERVED_METADATA_KEYS,
     RESERVED_METADATA_PREFIX,
@@ -27,15 +25,6 @@ MAX_INSTRUCTIONS = 256_000
 MAX_CODE_INTERPRETER_FILES = 20
 
 
-def schema_problem(schema: Any) -> str | None:
-    try:
-        Draft202012Validator.check_schema(schema)
-    except SchemaError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path)
-        return f"is not a valid JSON Schema: {exc.message}" + (f" (at {where})" if where else "")
-    return None
-
-
 class AssistantChecker:
     def __init__(self, root: Path, doc: Document, key: str) -> None:
         self.root = root
@@ -46,6 +35,10 @@ class AssistantChecker:
 
     def fail(self, path: JsonPath, message: str, *, at_key: bool = False) -> None:
         self.problems.append(self.doc.diag(path, message, at_key=at_key))
+
+    def check_schema(self, path: JsonPath, schema: Any, *, function_parameters: bool = False) -> None:
+        for inner, message in schema_problems(schema, function_parameters=function_parameters):
+            self.fail((*path, *inner), message)
 
     def check(self) -> Assistant | None:
         if not KEY_PATTERN.match(self.key):
@@ -124,8 +117,12 @@ class AssistantChecker:
             if kind == "function":
                 spec = raw["function"]
                 label = f"function {spec['name']!r}"
-                if "parameters" in spec and (problem := schema_problem(spec["parameters"])):
-                    self.fail(("tools", index, "function", "parameters"), problem)
+                if "parameters" in spec:
+                    self.check_schema(
+                        ("tools", index, "function", "parameters"),
+                        spec["parameters"],
+                        function_parameters=True,
+                    )
                 function = FunctionTool(
                     spec["name"], spec.get("description"), spec.get("parameters"), spec.get("strict")
                 )
@@ -140,9 +137,9 @@ class AssistantChecker:
             tools.append(Tool(type=kind, api=raw, function=function))
         response_format = self.data.get("response_format")
         if isinstance(response_format, dict) and "schema" in response_format.get("json_schema", {}):
-            problem = schema_problem(response_format["json_schema"]["schema"])
-            if problem:
-                self.fail(("response_format", "json_schema", "schema"), problem)
+            self.check_schema(
+                ("response_format", "json_schema", "schema"), response_format["json_schema"]["schema"]
+            )
         return tools
 
     def _metadata(self) -> None:

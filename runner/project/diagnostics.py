@@ -20,9 +20,16 @@ class Diagnostic:
     column: int
     where: str
     message: str
+    # "error" stops validate (exit 1) and every command that acts on the file; "warning" is shown only.
+    severity: str = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def format(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.where}: {self.message}"
+        label = "" if self.is_error else f"{self.severity}: "
+        return f"{self.path}:{self.line}:{self.column}: {self.where}: {label}{self.message}"
 
     def to_json(self) -> dict[str, object]:
         return {

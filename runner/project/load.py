@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +22,9 @@ YAML_SUFFIXES = (".yaml", ".yml")
 @dataclass(frozen=True)
 class LoadResult:
     project: Project
-    diagnostics: tuple[Diagnostic, ...]
+    diagnostics: tuple[Diagnostic, ...]  # the errors
     files_checked: int
+    warnings: tuple[Diagnostic, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -94,20 +95,11 @@ def load_project(root: Path, paths: Sequence[Path] = (), *, cwd: Path | None = N
     problems: list[Diagnostic] = []
     keys: dict[str, Path] = {}
     assistants: dict[str, Assistant] = {}
+    _name_clashes(root, assistant_files, lambda p: p.stem, "assistant key", problems)
     for path in assistant_files:
         key = path.stem
         if key in keys:
-            first = keys[key].relative_to(root).as_posix()
-            problems.append(
-                Diagnostic(
-                    path.relative_to(root).as_posix(),
-                    1,
-                    1,
-                    "(file)",
-                    f"assistant key {key!r} is also defined by {first}: keys (file stems) must be unique",
-                )
-            )
-            continue
+            continue  # a clash, reported above; the first file of the name stands for it
         keys[key] = path
         doc = _parse(root, path, "assistant", problems)
         if doc is not None:
@@ -117,14 +109,18 @@ def load_project(root: Path, paths: Sequence[Path] = (), *, cwd: Path | None = N
             if assistant is not None:
                 assistants[key] = assistant
 
+    def scenario_name(path: Path) -> str:
+        return path.relative_to(root / SCENARIOS_DIR).with_suffix("").as_posix()
+
+    clashes = _name_clashes(root, scenario_files, scenario_name, "scenario", problems)
     scenarios: dict[str, Scenario] = {}
     for path in scenario_files:
-        if path not in selected:
+        if path not in selected or path in clashes:
             continue
         doc = _parse(root, path, "scenario", problems)
         if doc is None:
             continue
-        name = path.relative_to(root / SCENARIOS_DIR).with_suffix("").as_posix()
+        name = scenario_name(path)
         scenario_checker = ScenarioChecker(root, doc, name, set(keys), assistants)
         scenario = scenario_checker.check()
         problems.extend(scenario_checker.problems)
@@ -132,9 +128,38 @@ def load_project(root: Path, paths: Sequence[Path] = (), *, cwd: Path | None = N
             scenarios[name] = scenario
 
     shown = {p.relative_to(root).as_posix() for p in selected}
-    reported = tuple(sorted({d for d in problems if d.path in shown}))
+    reported = sorted({d for d in problems if d.path in shown})
     project = Project(root=root, assistants=assistants, scenarios=scenarios)
-    return LoadResult(project=project, diagnostics=reported, files_checked=len(selected))
+    return LoadResult(
+        project=project,
+        diagnostics=tuple(d for d in reported if d.is_error),
+        files_checked=len(selected),
+        warnings=tuple(d for d in reported if not d.is_error),
+    )
+
+
+def _name_clashes(
+    root: Path, files: list[Path], name_of: Callable[[Path], str], what: str, problems: list[Diagnostic]
+) -> set[Path]:
+    """The files that share their name with another; each of them gets an error, so that each shows up
+    where it is validated. `x.yaml` beside `x.yml` is one name."""
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(name_of(path), []).append(path)
+    for name, group in groups.items():
+        if len(group) < 2:
+            continue
+        for path in group:
+            rel = path.relative_to(root).as_posix()
+            others = ", ".join(p.relative_to(root).as_posix() for p in group if p != path)
+            if all(p.with_suffix("") == path.with_suffix("") for p in group):
+                why = ".yaml and .yml are the same to arun: keep one of the two files"
+            else:
+                why = "keys (file stems) must be unique"
+            problems.append(
+                Diagnostic(rel, 1, 1, "(file)", f"{what} {name!r} is also defined by {others}: {why}")
+            )
+    return {path for group in groups.values() if len(group) > 1 for path in group}
 
 
 def _refuse(problems: Sequence[Diagnostic], what: str) -> None:

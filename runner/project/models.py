@@ -81,6 +81,10 @@ class Assistant:
         return tuple(t.function.name for t in self.tools if t.function is not None)
 
     @property
+    def functions(self) -> tuple[FunctionTool, ...]:
+        return tuple(t.function for t in self.tools if t.function is not None)
+
+    @property
     def tool_types(self) -> tuple[str, ...]:
         return tuple(t.type for t in self.tools)
 
@@ -111,6 +115,7 @@ class PythonHandler:
     module: str
     function: str
     path: str  # the module's file, project-relative
+    keywords: bool = False  # called as function(**arguments) rather than function(arguments)
 
     def __str__(self) -> str:
         return f"{self.module}:{self.function}"

@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from runner.project.assistants import schema_problem
 from runner.project.diagnostics import Diagnostic, JsonPath, did_you_mean
+from runner.project.handlers import check_handler
+from runner.project.jsonschemas import schema_problems
 from runner.project.models import (
     BUILTIN_TOOLS,
     EXPECTATION_KINDS,
@@ -100,11 +101,14 @@ class ScenarioChecker:
         self._run((*path, "run"), raw.get("run", {}), assistant)
         user = self._user((*path, "user"), raw["user"])
         outputs = {
-            name: self._output((*path, "tool_outputs", name), value)
+            name: self._output((*path, "tool_outputs", name), name, value, assistant)
             for name, value in raw.get("tool_outputs", {}).items()
         }
         if assistant is not None:
+            choice = {**self.data.get("run", {}), **raw.get("run", {})}.get("tool_choice")
             for name in outputs:
+                if name in assistant.function_names:
+                    self._never_called((*path, "tool_outputs", name), name, choice)
                 if name not in assistant.function_names:
                     known = assistant.function_names
                     offered = ", ".join(known) if known else "it declares none"
@@ -127,7 +131,25 @@ class ScenarioChecker:
             expect=tuple(e for e in expectations if e is not None),
         )
 
-    def _output(self, path: JsonPath, value: Any) -> Any:
+    def _never_called(self, path: JsonPath, name: str, choice: Any) -> None:
+        """An output the turn's tool_choice keeps the model from ever asking for: harmless, but a sign that
+        the scenario does not test what it seems to."""
+        if choice == "none":
+            why = "the turn's tool_choice is 'none', so the model calls no tool"
+        elif isinstance(choice, dict) and choice.get("type") == "function":
+            forced = choice.get("function", {}).get("name")
+            if forced == name:
+                return
+            why = f"the turn's tool_choice forces {forced!r}, so the model does not call {name!r}"
+        elif isinstance(choice, dict):
+            why = f"the turn's tool_choice forces {choice.get('type')}, so the model calls no function"
+        else:
+            return
+        self.problems.append(
+            self.doc.diag(path, f"{why}: this output is never used", at_key=True, severity="warning")
+        )
+
+    def _output(self, path: JsonPath, name: str, value: Any, assistant: Assistant | None) -> Any:
         """A static output, or a Python handler: a mapping whose only key is `python`."""
         if not (isinstance(value, dict) and list(value) == ["python"]):
             return value
@@ -145,7 +167,16 @@ class ScenarioChecker:
                 rel = resolve_file(self.root, candidate)
             except PathProblem:
                 continue
-            return PythonHandler(module, match["function"], rel)
+            function = match["function"]
+            tool = next((f for f in assistant.functions if f.name == name), None) if assistant else None
+            arguments = None
+            if tool is not None:
+                properties = (tool.parameters or {}).get("properties", {})
+                arguments = list(properties) if isinstance(properties, dict) else []
+            convention = check_handler(self.root, rel, function, arguments)
+            for problem in convention.problems:
+                self.fail((*path, "python"), problem)
+            return PythonHandler(module, function, rel, keywords=convention.keywords)
         self.fail(
             (*path, "python"),
             f"no module {module!r} in the project (looked for {module.replace('.', '/')}.py)",
@@ -190,12 +221,20 @@ class ScenarioChecker:
             except re.error as exc:
                 self.fail((*path, "regex"), f"invalid regular expression: {exc}")
         elif kind == "json" and isinstance(value, dict) and "schema" in value:
-            if problem := schema_problem(value["schema"]):
-                self.fail((*path, "json", "schema"), problem)
+            for inner, message in schema_problems(value["schema"]):
+                self.fail((*path, "json", "schema", *inner), message)
         elif kind in ("tool_called", "no_tool_called") and assistant is not None and value is not True:
             name = value["name"] if isinstance(value, dict) else value
             where = (*path, kind, "name") if isinstance(value, dict) else (*path, kind)
             self._tool_name(where, name, assistant)
+        elif kind == "citations" and assistant is not None and "file_search" not in assistant.tool_types:
+            wanted = value if isinstance(value, int) else int(value.get("min", 1 if "file" in value else 0))
+            if wanted > 0:
+                self.fail(
+                    (*path, "citations"),
+                    f"assistant {assistant.key!r} has no file_search tool, so its replies cite nothing and this "
+                    "expectation can never pass: add '- type: file_search' (with files) to its tools, or drop it",
+                )
         elif kind == "citations" and isinstance(value, dict) and "file" in value and assistant is not None:
             self._cited_file((*path, "citations", "file"), value["file"], assistant)
         return Expectation(kind, value, self.source(path), bool(raw.get("ignore_case", False)))

@@ -7,6 +7,7 @@ non-JSON tags, and stop alias expansion ("billion laughs") before it eats memory
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,11 +56,17 @@ class Document:
         return self.keys.get(path) or self.value_pos(path)
 
     def diag(
-        self, path: JsonPath, message: str, *, at_key: bool = False, where: JsonPath | None = None
+        self,
+        path: JsonPath,
+        message: str,
+        *,
+        at_key: bool = False,
+        where: JsonPath | None = None,
+        severity: str = "error",
     ) -> Diagnostic:
         pos = self.key_pos(path) if at_key else self.value_pos(path)
         shown = path if where is None else where
-        return Diagnostic(self.rel, pos.line, pos.column, render_path(shown), message)
+        return Diagnostic(self.rel, pos.line, pos.column, render_path(shown), message, severity)
 
 
 class YamlProblem(Exception):
@@ -125,15 +132,51 @@ def _compose(text: str) -> list[Node]:
     return list(yaml.compose_all(text, Loader=yaml.SafeLoader))
 
 
+_BLOCKS = {"while parsing a block collection": "list", "while parsing a block mapping": "mapping"}
+
+
+def syntax_message(exc: yaml.MarkedYAMLError, line: int, column: int) -> str:
+    """PyYAML's parser messages, said the way a person would, with what to check."""
+    problem = exc.problem or exc.context or "invalid YAML"
+    context = exc.context_mark
+    if problem.startswith("expected <block end>") and exc.context in _BLOCKS and context is not None:
+        block, first, indent = _BLOCKS[exc.context], context.line + 1, context.column + 1
+        if block == "list" and column == indent:
+            return (
+                f"indentation: line {line} starts at column {column}, where the items of the list from line "
+                f"{first} start, but it is not an item: indent it as far as the keys of the item above to make "
+                "it one of them, or begin it with '- ' to make it a new item"
+            )
+        return (
+            f"indentation: line {line} starts at column {column}, which lines up with nothing above it (the "
+            f"{block} from line {first} has its {'items' if block == 'list' else 'keys'} at column {indent}): "
+            "line it up with the keys, or the '-' items, it belongs with"
+        )
+    if problem == "mapping values are not allowed here":
+        return (
+            "a ':' here cannot start a mapping: check that this line is not indented further than the key "
+            "above it, and quote a text value that holds ': ' (for example 'note: \"a: b\"')"
+        )
+    if "'\\t'" in problem:
+        return "a tab character: YAML indents with spaces only; replace the tabs with spaces"
+    if problem == "could not find expected ':'":
+        return (
+            "a line inside a mapping has no ':' after its key: add 'key: value', or quote the text if it is "
+            "meant to continue the line above"
+        )
+    return f"YAML syntax error: {problem}"
+
+
 def load_yaml(path: Path, rel: str) -> Document:
     text = read_text(path, rel)
     try:
         nodes = _compose(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.problem == "could not find expected ':'" and exc.context_mark is not None:
+            mark = exc.context_mark  # where the key without its ':' starts, not where the scanner gave up
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise _problem(rel, line, column, "(yaml)", f"YAML syntax error: {problem}") from None
+        raise _problem(rel, line, column, "(yaml)", syntax_message(exc, line, column)) from None
     except RecursionError:
         raise _problem(rel, 1, 1, "(yaml)", "YAML is nested too deeply") from None
     if len(nodes) > 1:
@@ -197,7 +240,7 @@ class _Builder:
     def _scalar(self, node: ScalarNode, path: JsonPath) -> Any:
         tag = node.tag.removeprefix(_TAG)
         if tag == "str":
-            return node.value
+            return self._text(node, path)
         if tag == "null":
             return None
         if tag == "bool":
@@ -205,12 +248,43 @@ class _Builder:
         if tag == "int":
             return _SCALARS.construct_yaml_int(node)
         if tag == "float":
-            return _SCALARS.construct_yaml_float(node)
+            number = _SCALARS.construct_yaml_float(node)
+            if not math.isfinite(number):
+                self._refuse(
+                    node,
+                    path,
+                    f"{node.value} is not a number JSON can carry (NaN and infinity have no JSON form): "
+                    f"write a finite number, or quote it ('{node.value}') to make it text",
+                )
+            return number
         if tag == "timestamp":
             # A date-looking value is text to us (a description, a model snapshot name), not a datetime.
             return node.value
         self.problems.append(self.doc.diag(path, f"unsupported YAML tag {node.tag!r}: use plain YAML values"))
         return node.value
+
+    def _refuse(self, node: Node, path: JsonPath, message: str) -> None:
+        pos = _pos(node)
+        self.problems.append(Diagnostic(self.doc.rel, pos.line, pos.column, render_path(path), message))
+
+    def _text(self, node: ScalarNode, path: JsonPath) -> str:
+        value: str = node.value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # "\ud83d\ude00" (an escaped pair, as JSON writes it) means the one character it encodes; a lone
+            # half of a pair is no character at all, and no API can store or send it.
+            try:
+                return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            except UnicodeDecodeError:
+                lone = next(c for c in value if 0xD800 <= ord(c) <= 0xDFFF)
+                self._refuse(
+                    node,
+                    path,
+                    f"text holds a lone surrogate (\\u{ord(lone):04x}), which is not a character and cannot be "
+                    "sent as JSON: write the character itself, or both halves of its pair",
+                )
+        return value
 
     def _sequence(self, node: SequenceNode, path: JsonPath) -> list[Any]:
         items = []

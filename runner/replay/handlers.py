@@ -1,8 +1,12 @@
-"""Python tool-output handlers: functions inside the project, run only with --allow-python-handlers."""
+"""Python tool-output handlers: functions inside the project, run only with --allow-python-handlers.
+
+How each is called (one dict, or the arguments as keywords) was decided by validate from its signature
+(runner/project/handlers.py)."""
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import json
 import threading
 from collections.abc import Callable
@@ -40,8 +44,23 @@ class Handlers:
         if not self.allowed:
             problem = f"the output of {name!r} comes from the Python handler {handler}; run with --allow-python-handlers"
             return json.dumps({"error": f"arun: {problem}"}), problem
+        if handler.keywords and not isinstance(arguments, dict):
+            problem = (
+                f"the Python handler {handler} takes the arguments by name, but the model sent "
+                f"{type(arguments).__name__} instead of a JSON object"
+            )
+            return json.dumps({"error": f"arun: {problem}"}), problem
         try:
-            result = self._function(handler)(arguments)
+            function = self._function(handler)
+            if handler.keywords:
+                try:
+                    inspect.signature(function).bind(**arguments)
+                except TypeError as exc:
+                    problem = f"the Python handler {handler} does not take these arguments: {exc}"
+                    return json.dumps({"error": f"arun: {problem}"}), problem
+                result = function(**arguments)
+            else:
+                result = function(arguments)
         except Exception as exc:
             problem = f"the Python handler {handler} raised {type(exc).__name__}: {exc}"
             return json.dumps({"error": f"arun: {problem}"}), problem

@@ -24,7 +24,14 @@ from runner.server.models.common import new_id, now
 from runner.server.models.run_steps import public_step
 from runner.server.models.runs import TERMINAL, Runs, public
 from runner.server.models.vector_stores import VectorStores
-from runner.server.seam import StoreRetriever, model_input, search_store_ids, step_from_json, step_to_json
+from runner.server.seam import (
+    StoreRetriever,
+    code_file_ids,
+    model_input,
+    search_store_ids,
+    step_from_json,
+    step_to_json,
+)
 from runner.server.streaming import (
     Bus,
     EventStreamResponse,
@@ -35,6 +42,7 @@ from runner.server.streaming import (
     tool_call_delta,
 )
 from runner.sim import (
+    CodeInterpreterCall,
     ContextOverflow,
     MessageStep,
     Model,
@@ -53,6 +61,7 @@ from runner.sim import (
     prompt_tokens,
     tool_call_to_api,
 )
+from runner.sim.sandbox import Origin, SandboxFile
 
 log = logging.getLogger("runner.server")
 
@@ -69,6 +78,7 @@ class RunSettings:
     run_ttl: float = 600.0
     faults: Faults = field(default_factory=Faults)
     code_execution: bool = True
+    unsafe_code_execution: bool = False
 
     @property
     def poll_after_ms(self) -> int:
@@ -90,7 +100,12 @@ class Engine:
         self.vector_stores = vector_stores
         self.settings = settings
         self.model: Model = model or SimulatedModel(settings.model_time)
-        self.sandbox = Sandbox(enabled=settings.code_execution)
+        self.sandbox = Sandbox(
+            enabled=settings.code_execution, unsafe_code_execution=settings.unsafe_code_execution
+        )
+        # Where code_interpreter code comes from decides how it may run (runner/sim/sandbox.py): the
+        # simulator's own code runs on any machine, a real model's only behind the sandbox's boundary.
+        self.code_origin: Origin = "simulator" if isinstance(self.model, SimulatedModel) else "model"
         self.bus = Bus()
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -296,12 +311,13 @@ class Engine:
             }
             self._emit_run(self.runs.set_status(run, "requires_action"))
             return None
+        files = self._code_files(run) if any(isinstance(c, CodeInterpreterCall) for c in out.calls) else ()
         done = await asyncio.to_thread(
             execute_builtin_calls,
             out,
             inp,
             retriever=StoreRetriever(self.vector_stores, self._store_ids(run)),
-            code_runner=self.sandbox,
+            code_runner=self.sandbox.bound(origin=self.code_origin, files=files),
         )
         if (run := self._checkpoint(run["id"])) is None:
             return None
@@ -320,6 +336,20 @@ class Engine:
         run["_steps"].append(step_to_json(done))
         self.runs.save(run)
         return run
+
+    def _code_files(self, run: dict[str, Any]) -> tuple[SandboxFile, ...]:
+        """The run's code_interpreter files with their bytes, read here (in the loop's thread, where the
+        store is used); files deleted meanwhile are left out."""
+        store = self.runs.store
+        assistant = self.assistants.get_assistant(run["assistant_id"])
+        thread = self.assistants.get_thread(run["thread_id"])
+        messages = store.all("messages", thread_id=run["thread_id"])
+        files = []
+        for file_id in code_file_ids(run, assistant, thread, messages):
+            meta, data = store.get("files", file_id), store.get_blob(file_id)
+            if meta is not None and data is not None:
+                files.append(SandboxFile(file_id, meta["filename"], data))
+        return tuple(files)
 
     def _store_ids(self, run: dict[str, Any]) -> list[str]:
         assistant = self.assistants.get_assistant(run["assistant_id"])

@@ -58,6 +58,27 @@ def search_store_ids(
     return [*base.get("vector_store_ids", []), *from_thread.get("vector_store_ids", [])]
 
 
+def code_file_ids(
+    run: Mapping[str, Any],
+    assistant: Mapping[str, Any],
+    thread: Mapping[str, Any],
+    messages: Sequence[Mapping[str, Any]],
+) -> list[str]:
+    """The files code_interpreter sees: the run's own `tool_resources` (create thread and run) or else the
+    assistant's, then the thread's, then every thread message's attachment for code_interpreter; each once,
+    in that order (the first of a name gets the name in the sandbox's folder)."""
+    own = (run.get("tool_resources") or {}).get("code_interpreter")
+    base = own if own is not None else (assistant.get("tool_resources") or {}).get("code_interpreter") or {}
+    from_thread = (thread.get("tool_resources") or {}).get("code_interpreter") or {}
+    attached = [
+        a["file_id"]
+        for m in messages
+        for a in m.get("attachments") or []
+        if any(t.get("type") == "code_interpreter" for t in a.get("tools") or [])
+    ]
+    return list(dict.fromkeys([*base.get("file_ids", []), *from_thread.get("file_ids", []), *attached]))
+
+
 def message_text(message: Mapping[str, Any]) -> str:
     parts = [p["text"]["value"] for p in message.get("content") or [] if p.get("type") == "text"]
     return "\n".join(parts)

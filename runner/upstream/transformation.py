@@ -253,7 +253,9 @@ class Assembly:
             deltas += self._content(delta.get("content"), delta.get("refusal"))
             for tc in delta.get("tool_calls") or ():
                 deltas += self._call_piece(tc, fallback_index=len(self.calls))
-            if delta.get("function_call"):  # the legacy form, from older servers
+            # The legacy form, from older servers; llama.cpp's server sends each piece in both forms, so
+            # it counts only where `tool_calls` is absent (else the arguments arrive twice).
+            if delta.get("function_call") and not delta.get("tool_calls"):
                 deltas += self._call_piece({"index": 0, "function": delta["function_call"]}, 0)
             if choice.get("finish_reason"):
                 self.finish_reason = str(choice["finish_reason"])
@@ -270,7 +272,7 @@ class Assembly:
         deltas = self._content(message.get("content"), message.get("refusal"))
         for n, tc in enumerate(message.get("tool_calls") or ()):
             deltas += self._call_piece({**tc, "index": n}, n)
-        if message.get("function_call"):
+        if message.get("function_call") and not message.get("tool_calls"):
             deltas += self._call_piece({"index": 0, "function": message["function_call"]}, 0)
         self.finish_reason = choice.get("finish_reason")
         return deltas

@@ -365,6 +365,42 @@ def test_python_handlers_run_only_when_allowed(examples: Path, live: Server) -> 
     assert "the Python handler handlers.weather:broken raised RuntimeError: no forecast today" in out
 
 
+def test_python_handlers_take_the_arguments_as_keywords_when_their_signature_asks(
+    examples: Path, live: Server
+) -> None:
+    write(
+        examples,
+        "handlers/weather.py",
+        "def by_name(city, unit='celsius'):\n"
+        "    return {'city': city, 'temperature': 21, 'unit': unit}\n\n"
+        "def city_only(city):\n    return city\n",
+    )
+    path = examples / "scenarios/travel-helper/weather-lookup.yaml"
+    text = path.read_text().replace(
+        "get_weather: {city: Lisbon, temperature: 21, unit: celsius, conditions: sunny}",
+        "get_weather: {python: handlers.weather:by_name}",
+    )
+    path.write_text(text)
+    arun(examples, live, "apply", "--yes")
+    code, out, _ = arun(examples, live, "replay", "travel-helper/", "--allow-python-handlers")
+    assert code == 0, out
+    data = read_transcript(examples / ".arun/transcripts/travel-helper/weather-lookup.yaml", "t")
+    assert data["turns"][0]["steps"][0]["calls"][0]["output"] == {
+        "city": "Lisbon",
+        "temperature": 21,
+        "unit": "celsius",
+    }
+    # A handler that would fail on an argument the function declares is refused before any run.
+    path.write_text(text.replace("handlers.weather:by_name", "handlers.weather:city_only"))
+    result = CliRunner().invoke(cli, ["-C", str(examples), "validate"], catch_exceptions=False)
+    assert (result.exit_code, result.stdout) == (
+        1,
+        "scenarios/travel-helper/weather-lookup.yaml:7:29: turns[0].tool_outputs.get_weather.python: "
+        "city_only takes no parameter 'unit', an argument of the function tool: add it (with a default if "
+        "it is optional), or **kwargs for the rest\n",
+    )
+
+
 def test_scenario_level_expectations_see_the_whole_conversation(examples: Path, live: Server) -> None:
     path = examples / "scenarios/math-tutor/follow-up.yaml"
     path.write_text(path.read_text() + "  - contains: '84'\n  - no_tool_called: code_interpreter\n")

@@ -39,6 +39,7 @@ def test_json_report(example_project: Path) -> None:
                 "message": "no assistant 'math-tutr' (did you mean 'math-tutor'?): assistants are the files under assistants/",
             }
         ],
+        "warnings": [],
     }
 
 
@@ -142,9 +143,40 @@ def test_assistant_keys_are_unique_across_folders(example_project: Path) -> None
     code, out, _ = validate(example_project)
     assert code == 1
     assert out == (
+        "assistants/math-tutor.yaml:1:1: (file): assistant key 'math-tutor' is also defined by "
+        "assistants/team/math-tutor.yml: keys (file stems) must be unique\n"
         "assistants/team/math-tutor.yml:1:1: (file): assistant key 'math-tutor' is also defined by "
         "assistants/math-tutor.yaml: keys (file stems) must be unique\n"
     )
+
+
+def test_warnings_are_shown_but_do_not_fail(example_project: Path) -> None:
+    path = example_project / "scenarios/travel-helper/weather-lookup.yaml"
+    path.write_text(path.read_text().replace("turns:\n", "run: {tool_choice: none}\nturns:\n", 1))
+    code, out, err = validate(example_project)
+    assert (code, err) == (0, "9 files valid (1 warning).\n")
+    assert out == (
+        "scenarios/travel-helper/weather-lookup.yaml:8:7: turns[0].tool_outputs.get_weather: warning: "
+        "the turn's tool_choice is 'none', so the model calls no tool: this output is never used\n"
+    )
+    code, out, _ = validate(example_project, "--json")
+    report = json.loads(out)
+    assert (code, report["valid"], report["errors"], len(report["warnings"])) == (0, True, [], 1)
+    text = path.read_text().replace(
+        "run: {tool_choice: none}", "run: {tool_choice: {type: function, function: {name: get_weather}}}"
+    )
+    path.write_text(text)
+    assert validate(example_project)[:2] == (0, "")
+    write(
+        example_project,
+        "scenarios/forced.yaml",
+        text.replace("travel-helper", "math-tutor", 1).replace(
+            "tool_choice: {type: function, function: {name: get_weather}}",
+            "tool_choice: {type: code_interpreter}",
+        ),
+    )
+    code, out, _ = validate(example_project, "scenarios/forced.yaml")
+    assert code == 1  # math-tutor has no get_weather: the output is an error there, not a warning
 
 
 def test_symlink_out_of_the_project_is_refused(example_project: Path, tmp_path: Path) -> None:

@@ -96,8 +96,39 @@ def test_deep_nesting(tmp_path: Path) -> None:
 
 def test_syntax_error_points_at_the_problem(tmp_path: Path) -> None:
     assert problems(tmp_path, "name: a\n  model: b\n") == [
-        "doc.yaml:2:8: (yaml): YAML syntax error: mapping values are not allowed here"
+        "doc.yaml:2:8: (yaml): a ':' here cannot start a mapping: check that this line is not indented "
+        "further than the key above it, and quote a text value that holds ': ' (for example 'note: \"a: b\"')"
     ]
+    assert problems(tmp_path, "name: [a, b\n") == [
+        "doc.yaml:2:1: (yaml): YAML syntax error: expected ',' or ']', but got '<stream end>'"
+    ]
+
+
+def test_indentation_mistakes_are_said_in_words(tmp_path: Path) -> None:
+    assert problems(tmp_path, "a:\n  - x: 1\n   y: 2\n") == [
+        "doc.yaml:3:4: (yaml): indentation: line 3 starts at column 4, which lines up with nothing above it "
+        "(the list from line 2 has its items at column 3): line it up with the keys, or the '-' items, it "
+        "belongs with"
+    ]
+    assert problems(tmp_path, "a:\n\t- x\n") == [
+        "doc.yaml:2:1: (yaml): a tab character: YAML indents with spaces only; replace the tabs with spaces"
+    ]
+    assert problems(tmp_path, "a: 1\nb\nc: 2\n") == [
+        "doc.yaml:2:1: (yaml): a line inside a mapping has no ':' after its key: add 'key: value', or quote "
+        "the text if it is meant to continue the line above"
+    ]
+
+
+def test_lone_surrogates_and_non_finite_numbers_are_refused(tmp_path: Path) -> None:
+    assert problems(tmp_path, 'a: "x\\udc00"\nb: [1, -.inf]\n') == [
+        "doc.yaml:1:4: a: text holds a lone surrogate (\\udc00), which is not a character and cannot be "
+        "sent as JSON: write the character itself, or both halves of its pair",
+        "doc.yaml:2:8: b[1]: -.inf is not a number JSON can carry (NaN and infinity have no JSON form): "
+        "write a finite number, or quote it ('-.inf') to make it text",
+    ]
+    path = tmp_path / "pair.yaml"
+    path.write_text('a: "\\ud83d\\ude00"\n', encoding="utf-8")
+    assert load_yaml(path, "pair.yaml").data == {"a": "\U0001f600"}
 
 
 def test_empty_and_comment_only_files(tmp_path: Path) -> None:

@@ -200,3 +200,24 @@ def test_serving_beyond_loopback_warns(tmp_path: Path, capsys: pytest.CaptureFix
     options = ServeOptions(port=0, db=tmp_path / "w.db", api_key="sk-made-up")
     run_serve(options, tmp_path, environ={}, runner=lambda app, sock: None)
     assert capsys.readouterr().err == ""
+
+
+def test_unsafe_code_execution_warns_where_there_is_no_boundary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from runner.sim import boundary
+
+    options = ServeOptions(port=0, db=tmp_path / "w.db", api_key="made-up", unsafe_code_execution=True)
+    captured: list[object] = []
+    run_serve(options, tmp_path, environ={}, runner=lambda app, sock: captured.append(app))
+    engine = captured[0].app.state.backend.engine  # type: ignore[attr-defined]
+    assert engine.sandbox.unsafe_code_execution is True
+    assert engine.code_origin == "simulator"
+    if boundary.probe().available:
+        assert capsys.readouterr().err == ""
+    monkeypatch.setattr(boundary, "probe", lambda: boundary.Probe(False, "bwrap was not found"))
+    run_serve(options, tmp_path, environ={}, runner=lambda app, sock: None)
+    assert capsys.readouterr().err == (
+        "Warning: --unsafe-code-execution: the sandbox has no boundary here (bwrap was not found); code from a "
+        "model runs as this user, able to read its files and use the network.\n"
+    )

@@ -27,6 +27,10 @@ from tests.conftest import REPO
 
 KEY = "test-made-up-pair-key"
 
+# The upstream is our own simulator or a script, not a model a user steers: its code may run under the guard
+# on a machine without the sandbox's boundary (tests/sim/test_sandbox_boundary.py tests the boundary).
+FRONT = RunSettings(model_time=0.01, unsafe_code_execution=True)
+
 
 class Timed:
     """An upstream wrapper noting when each exchange's last text arrived."""
@@ -49,9 +53,7 @@ def upstream_server(tmp_path: Path, model_time: float = 0.01) -> Iterator[Embedd
 
 @contextmanager
 def front(tmp_path: Path, model: Model, name: str = "front") -> Iterator[EmbeddedServer]:
-    with EmbeddedServer(
-        tmp_path / f"{name}.db", KEY, runs=RunSettings(model_time=0.01), model=model
-    ) as server:
+    with EmbeddedServer(tmp_path / f"{name}.db", KEY, runs=FRONT, model=model) as server:
         yield server
 
 

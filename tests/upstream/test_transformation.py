@@ -380,6 +380,26 @@ def test_the_legacy_function_call_form_is_read_too() -> None:
     assert to_step(answer, _inp(), Usage(0, 0)) == ToolCallsStep((FunctionCall("get_weather", "{}"),))
 
 
+def test_both_forms_in_one_delta_count_once_as_llama_cpp_sends_them() -> None:
+    answer = Assembly()
+    for piece in ('{"city": ', '"Lisbon"}'):
+        function = {"name": "get_weather", "arguments": piece}
+        call = {"index": 0, "id": "call_1", "type": "function", "function": function}
+        answer.feed(_chunk({"function_call": function, "tool_calls": [call]}))
+    assert to_step(answer, _inp(), Usage(0, 0)) == ToolCallsStep(
+        (FunctionCall("get_weather", '{"city": "Lisbon"}'),)
+    )
+    whole = Assembly()
+    message = {"role": "assistant", "function_call": function, "tool_calls": [call]}
+    whole.complete(
+        {
+            "object": "chat.completion",
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+        }
+    )
+    assert to_step(whole, _inp(), Usage(0, 0)) == ToolCallsStep((FunctionCall("get_weather", '"Lisbon"}'),))
+
+
 def test_an_answer_without_choices_is_an_upstream_error() -> None:
     with pytest.raises(UpstreamError):
         Assembly().complete({"object": "chat.completion", "choices": []})

@@ -27,6 +27,10 @@ WEATHER = {
     },
 }
 
+# The upstream is our own simulator or a script, not a model a user steers: its code may run under the guard
+# on a machine without the sandbox's boundary (tests/sim/test_sandbox_boundary.py tests the boundary).
+FRONT = RunSettings(model_time=0.01, unsafe_code_execution=True)
+
 
 @contextmanager
 def fronting(
@@ -35,9 +39,7 @@ def fronting(
     with ScriptedUpstream(script) as up:
         client = UpstreamClient(UpstreamSettings(up.base_url, None, timeout=5, backoff=0.01))
         model = UpstreamModel(client, max_steps=max_steps)
-        with EmbeddedServer(
-            tmp_path / "front.db", KEY, runs=RunSettings(model_time=0.01), model=model
-        ) as server:
+        with EmbeddedServer(tmp_path / "front.db", KEY, runs=FRONT, model=model) as server:
             sdk = openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
             yield sdk, up
             sdk.close()

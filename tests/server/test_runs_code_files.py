@@ -1,0 +1,116 @@
+"""code_interpreter's files, through the real SDK over HTTP: the assistant's, the thread's and a message's
+attachment are in the sandbox's working folder under their names (docs/sandbox.md), and code from a model
+runs only where the boundary exists.
+
+The model is a scripted stand-in at the engine's model seam (the code a real model would write), so the
+engine treats its code as a model's (`code_origin = "model"`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import openai
+import pytest
+from runs_support import RunContract, sdk, start_server
+
+from runner.server.embedded import EmbeddedServer
+from runner.sim import (
+    CodeInterpreterCall,
+    MessageStep,
+    ModelInput,
+    SimulatedModel,
+    Simulator,
+    ToolCallsStep,
+    boundary,
+)
+from runner.sim.types import ModelStep, Usage
+
+CODE = """
+import csv, os
+rows = list(csv.DictReader(open('/mnt/data/sales.csv' if os.path.isdir('/mnt/data') else 'sales.csv')))
+print(sorted(os.listdir('.')))
+print(sum(int(r['amount']) for r in rows))
+print(open('notes.txt').read(), open('extra.txt').read())
+"""
+
+
+class WritesCode(Simulator):
+    """First step: the code above; then a message that quotes what the code printed."""
+
+    def step(self, inp: ModelInput) -> ModelStep:
+        if not inp.steps:
+            return ToolCallsStep((CodeInterpreterCall(CODE),), Usage(10, 10))
+        logs = inp.steps[-1].calls[0]
+        assert isinstance(logs, CodeInterpreterCall)
+        return MessageStep(f"logs: {logs.logs}", usage=Usage(10, 10))
+
+
+@pytest.fixture
+def rc() -> Iterator[RunContract]:
+    checking = RunContract()
+    yield checking
+    checking.assert_clean()
+
+
+@contextmanager
+def _server(tmp_path: Path, **settings: bool) -> Iterator[EmbeddedServer]:
+    server = start_server(tmp_path / "code.db", model_time=0.0, **settings)
+    try:
+        engine = server.backend.engine
+        engine.model = SimulatedModel(0.0, WritesCode())
+        engine.code_origin = "model"
+        yield server
+    finally:
+        server.stop()
+
+
+def _run(client: openai.OpenAI) -> str:
+    up = client.files.create
+    sales = up(file=("sales.csv", b"region,amount\nnorth,3\nsouth,4\n"), purpose="assistants")
+    notes = up(file=("notes.txt", b"from the thread"), purpose="assistants")
+    extra = up(file=("extra.txt", b"attached"), purpose="assistants")
+    assistant = client.beta.assistants.create(
+        model="gpt-4o",
+        tools=[{"type": "code_interpreter"}],
+        tool_resources={"code_interpreter": {"file_ids": [sales.id]}},
+    )
+    thread = client.beta.threads.create(
+        tool_resources={"code_interpreter": {"file_ids": [notes.id]}},
+        messages=[
+            {
+                "role": "user",
+                "content": "Sum the amounts.",
+                "attachments": [{"file_id": extra.id, "tools": [{"type": "code_interpreter"}]}],
+            }
+        ],
+    )
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+    assert run.status == "completed"
+    steps = client.beta.threads.runs.steps.list(run_id=run.id, thread_id=thread.id).data
+    [tools] = [s for s in steps if s.type == "tool_calls"]
+    call = tools.step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert call.code_interpreter.input == CODE
+    logs = call.code_interpreter.outputs[0].logs
+    message = client.beta.threads.messages.list(thread_id=thread.id, limit=1).data[0]
+    assert message.content[0].text.value == f"logs: {logs}"  # type: ignore[union-attr]
+    ids = sorted([sales.id, notes.id, extra.id])
+    names = sorted(["extra.txt", "notes.txt", "sales.csv", *ids])
+    return logs.replace(repr(names), "NAMES")
+
+
+@pytest.mark.skipif(not boundary.probe().available, reason=boundary.probe().reason)
+def test_code_from_a_model_reads_the_runs_files_behind_the_boundary(tmp_path: Path, rc: RunContract) -> None:
+    with _server(tmp_path) as server, sdk(server, rc) as client:
+        assert _run(client) == "NAMES\n7\nfrom the thread attached\n"
+
+
+def test_without_the_boundary_a_models_code_is_refused_unless_allowed(
+    tmp_path: Path, rc: RunContract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(boundary, "probe", lambda: boundary.Probe(False, "bwrap was not found"))
+    with _server(tmp_path) as server, sdk(server, rc) as client:
+        assert _run(client).startswith("Code from the model was not run: this server has no sandbox boundary")
+    with _server(tmp_path, unsafe_code_execution=True) as server, sdk(server, rc) as client:
+        assert _run(client) == "NAMES\n7\nfrom the thread attached\n"

@@ -14,7 +14,9 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import pytest
+from click.testing import CliRunner
 
+from runner.cli import cli
 from runner.server.faults import Faults
 from runner.transcript.io import read_transcript
 

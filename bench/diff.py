@@ -47,7 +47,8 @@ def sample(index: int) -> dict[str, Any]:
             }
         )
     return {
-        "transcript": 1,
+        "transcript": 2,
+        "api": "assistants",
         "scenario": f"bench/s{index:04d}",
         "assistant": {"key": "math-tutor", "spec_hash": "sha256:0", "model": "gpt-4o"},
         "result": "passed",

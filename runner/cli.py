@@ -126,16 +126,32 @@ def cli(ctx: click.Context, directory: Path | None, debug: bool) -> None:
         ctx.obj = Context(root=find_root(here), debug=debug, cwd=here)
 
 
+def api_protocol(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--api assistants|responses (also ARUN_API): which protocol the YAML is checked for and run on."""
+    return click.option(
+        "--api",
+        "api",
+        type=click.Choice(["assistants", "responses"]),
+        envvar="ARUN_API",
+        default="assistants",
+        show_default=True,
+        help="Protocol: the Assistants API, or the Responses API (assistants compiled into each request; "
+        "see docs/responses.md). Also ARUN_API.",
+    )(fn)
+
+
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@api_protocol
 @click.pass_obj
-def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
+def validate(obj: Context, paths: tuple[Path, ...], as_json: bool, api: str) -> int:
     """Check assistants and scenarios against their schemas and each other.
 
     Reads no network and needs no API key. PATHS are files or folders inside the project (default:
-    assistants/ and scenarios/). Every problem is printed as path:line:col: where: message.
-    Exits 0 when everything is valid, 1 otherwise.
+    assistants/ and scenarios/; relative to the current folder). Every problem is printed as
+    path:line:col: where: message; warnings say "warning:" before the message and do not fail.
+    Exits 0 when there is no error, 1 otherwise.
 
     \b
     Example:
@@ -144,7 +160,7 @@ def validate(obj: Context, paths: tuple[Path, ...], as_json: bool) -> int:
     """
     from runner.commands.validate import run_validate
 
-    return run_validate(obj.root, list(paths), as_json=as_json, cwd=obj.cwd)
+    return run_validate(obj.root, list(paths), as_json=as_json, cwd=obj.cwd, api=api)
 
 
 @cli.command()
@@ -187,11 +203,18 @@ def api_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 @cli.command()
 @api_options
+@api_protocol
 @click.option("--prune", is_flag=True, help="Also plan to delete managed assistants whose YAML is gone.")
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 @click.pass_obj
 def plan(
-    obj: Context, base_url: str | None, api_key: str | None, local: bool, prune: bool, as_json: bool
+    obj: Context,
+    base_url: str | None,
+    api_key: str | None,
+    local: bool,
+    api: str,
+    prune: bool,
+    as_json: bool,
 ) -> int:
     """Show what apply would change on the API: + create, ~ update (field by field), - delete.
 
@@ -206,11 +229,12 @@ def plan(
     """
     from runner.commands.plan import ApiOptions, run_plan
 
-    return run_plan(obj.root, ApiOptions(base_url, api_key, local), prune=prune, as_json=as_json)
+    return run_plan(obj.root, ApiOptions(base_url, api_key, local, api), prune=prune, as_json=as_json)
 
 
 @cli.command()
 @api_options
+@api_protocol
 @click.option("--prune", is_flag=True, help="Delete managed assistants whose YAML is gone, with their files.")
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation (needed without a terminal).")
 @click.option("--json", "as_json", is_flag=True, help="Print the applied plan as JSON.")
@@ -220,6 +244,7 @@ def apply(
     base_url: str | None,
     api_key: str | None,
     local: bool,
+    api: str,
     prune: bool,
     yes: bool,
     as_json: bool,
@@ -238,12 +263,15 @@ def apply(
     from runner.commands.apply import run_apply
     from runner.commands.plan import ApiOptions
 
-    return run_apply(obj.root, ApiOptions(base_url, api_key, local), prune=prune, yes=yes, as_json=as_json)
+    return run_apply(
+        obj.root, ApiOptions(base_url, api_key, local, api), prune=prune, yes=yes, as_json=as_json
+    )
 
 
 @cli.command()
 @click.argument("scenarios", nargs=-1)
 @api_options
+@api_protocol
 @click.option(
     "-o",
     "--out",
@@ -325,6 +353,7 @@ def replay(
     base_url: str | None,
     api_key: str | None,
     local: bool,
+    api: str,
     out: Path | None,
     jobs: int,
     pattern: str | None,
@@ -382,7 +411,7 @@ def replay(
         allow_orphans=allow_orphans,
         allow_python_handlers=allow_python_handlers,
     )
-    return run_replay(obj.root, ApiOptions(base_url, api_key, local, model_time), options)
+    return run_replay(obj.root, ApiOptions(base_url, api_key, local, api, model_time), options)
 
 
 @cli.command()
@@ -462,7 +491,17 @@ def diff(
     show_default=True,
     help="SQLite file that keeps all state (relative to the project root).",
 )
-@click.option("--api-key", help="Key clients must send (default: OPENAI_API_KEY, else one is generated).")
+@click.option(
+    "--api-key",
+    help="Key clients must send. Prefer --api-key-file or OPENAI_API_KEY: a key on the command line is "
+    "visible to every user of this machine in `ps` and lands in shell history.",
+)
+@click.option(
+    "--api-key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Read the key from this file (its first line). Safer than --api-key: the key stays out of `ps` "
+    "and shell history.",
+)
 @click.option("--latency", type=float, default=0.0, help="Seconds of delay added to every request.")
 @click.option(
     "--access-log",
@@ -543,6 +582,7 @@ def serve(
     port: int,
     db: Path,
     api_key: str | None,
+    api_key_file: Path | None,
     latency: float,
     access_log: Path | None,
     model_time: float,
@@ -560,8 +600,9 @@ def serve(
 ) -> int:
     """Run the local Assistants API server (Assistants v2, Files, Vector stores) under /v1.
 
-    Every request needs `Authorization: Bearer KEY`. Without --api-key or OPENAI_API_KEY a key is
-    generated and printed once. State survives restarts in the --db file.
+    Every request needs `Authorization: Bearer KEY`. The key comes from --api-key-file, --api-key or
+    OPENAI_API_KEY (in that order); without any, one is generated and printed once. State survives
+    restarts in the --db file.
 
     \b
     Example:
@@ -578,6 +619,7 @@ def serve(
         port=port,
         db=db,
         api_key=api_key,
+        api_key_file=api_key_file,
         latency=latency,
         access_log=access_log,
         model_time=model_time,

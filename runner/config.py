@@ -13,8 +13,6 @@ from enum import Enum
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dotenv import dotenv_values
-
 from runner.errors import ConfigError, HostedApiGone
 
 HOSTED_API_HOST = "api.openai.com"
@@ -71,6 +69,9 @@ def read_environment(root: Path, environ: Mapping[str, str] | None = None) -> di
     """The real environment laid over the project's `.env`; the real environment always wins."""
     real = dict(os.environ if environ is None else environ)
     dotenv_path = root / ".env"
+    # Imported here: the commands that never read configuration (validate, diff, --help) skip its cost.
+    from dotenv import dotenv_values
+
     from_file = (
         {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
         if dotenv_path.is_file()

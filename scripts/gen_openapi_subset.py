@@ -145,6 +145,14 @@ def _drop_nullable(node: Any) -> Any:
         return [_drop_nullable(v) for v in node]
     if not isinstance(node, dict):
         return node
+    members = node.get("allOf")
+    if isinstance(members, list) and any(_only_nullable(m) for m in members):
+        # `allOf: [{$ref: X}, {nullable: true}]` means "X, or null"; kept as allOf, the null could never
+        # match X (tool_choice, truncation_strategy, ...).
+        rest = [_drop_nullable(m) for m in members if not _only_nullable(m)]
+        kept = {k: _drop_nullable(v) for k, v in node.items() if k not in ("allOf", "nullable")}
+        inner = rest[0] if len(rest) == 1 else {"allOf": rest}
+        return {**kept, "anyOf": [inner, {"type": "null"}]}
     out = {k: _drop_nullable(v) for k, v in node.items() if k != "nullable"}
     if node.get("nullable") is True:
         kind = out.get("type")
@@ -158,6 +166,85 @@ def _drop_nullable(node: Any) -> Any:
         if "enum" in out and None not in out["enum"]:
             out["enum"] = [*out["enum"], None]
     return out
+
+
+def _only_nullable(node: Any) -> bool:
+    return (
+        isinstance(node, dict)
+        and node.get("nullable") is True
+        and not (node.keys() - {"nullable", "description"})
+    )
+
+
+NULL_IS_ABSENT = "x-null-is-absent"
+
+
+def _null_as_absent(node: Any) -> Any:
+    """Request bodies: an optional property sent as null is taken as absent, as the real API takes it (clients
+    send `{"messages": null}`, `tool_resources: {"file_search": null}`). The property accepts null and is
+    marked, so that the server drops the null after validation (runner/server/validation.py)."""
+    if isinstance(node, list):
+        return [_null_as_absent(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {k: _null_as_absent(v) for k, v in node.items()}
+    properties = out.get("properties")
+    if isinstance(properties, dict):
+        required = set(out.get("required") or ())
+        out["properties"] = {
+            name: sub if name in required or not isinstance(sub, dict) else _nullable_property(sub)
+            for name, sub in properties.items()
+        }
+    return out
+
+
+def _nullable_property(sub: dict[str, Any]) -> dict[str, Any]:
+    for key in ("anyOf", "oneOf"):
+        branches = sub.get(key)
+        if isinstance(branches, list) and {"type": "null"} in branches:
+            return sub  # nullable in the spec: null keeps its meaning (such as "clear" on modify)
+    kind = sub.get("type")
+    if isinstance(kind, list) and "null" in kind:
+        return sub
+    composed = any(k in sub for k in ("const", "oneOf", "anyOf", "allOf", "not"))
+    if isinstance(kind, str | list) and not composed:
+        kinds = [kind] if isinstance(kind, str) else kind
+        out = {**sub, "type": [*kinds, "null"], NULL_IS_ABSENT: True}
+        if isinstance(out.get("enum"), list) and None not in out["enum"]:
+            out["enum"] = [*out["enum"], None]
+        return out
+    return {"anyOf": [sub, {"type": "null"}], NULL_IS_ABSENT: True}
+
+
+# Where the real API's behaviour differs from the spec (docs/local-server.md, "Request validation"):
+# (schema, path of keys inside it, what to set there).
+FIXES: list[tuple[str, tuple[str, ...], dict[str, Any]]] = [
+    # The real API answered 200 to max_*_tokens of 16 (recorded requests; the SDKs' examples use 16).
+    ("CreateRunRequest", ("properties", "max_completion_tokens"), {"minimum": 1}),
+    ("CreateRunRequest", ("properties", "max_prompt_tokens"), {"minimum": 1}),
+    ("CreateThreadAndRunRequest", ("properties", "max_completion_tokens"), {"minimum": 1}),
+    ("CreateThreadAndRunRequest", ("properties", "max_prompt_tokens"), {"minimum": 1}),
+    ("RunObject", ("properties", "max_completion_tokens"), {"minimum": 1}),
+    ("RunObject", ("properties", "max_prompt_tokens"), {"minimum": 1}),
+    # The real API's bound on the messages one request may create ("at most 32 items").
+    ("CreateThreadRequest", ("properties", "messages"), {"maxItems": 32}),
+    ("CreateRunRequest", ("properties", "additional_messages"), {"maxItems": 32}),
+    # The spec puts the attachments' `required` on the array, where it means nothing; an attachment
+    # without a file_id is refused. `tools` stays optional, as in both SDKs' types.
+    ("CreateMessageRequest", ("properties", "attachments", "anyOf", "0", "items"), {"required": ["file_id"]}),
+    # An image URL must be a URL: the real API refuses "".
+    ("MessageContentImageUrlObject", ("properties", "image_url", "properties", "url"), {"minLength": 1}),
+]
+
+
+def _apply_fixes(schemas: dict[str, Any]) -> None:
+    for name, path, change in FIXES:
+        if name not in schemas:
+            raise SystemExit(f"fix for {name}: the schema is not in the subset")
+        node: Any = schemas[name]
+        for key in path:
+            node = node[int(key)] if isinstance(node, list) else node[key]
+        node.update(change)
 
 
 def build_subset(spec: dict[str, Any], roots: list[str]) -> dict[str, Any]:
@@ -187,8 +274,14 @@ def build_subset(spec: dict[str, Any], roots: list[str]) -> dict[str, Any]:
             "info_version": spec.get("info", {}).get("version"),
             "generator": "scripts/gen_openapi_subset.py",
         },
-        "components": {"schemas": {k: _drop_nullable(_own_recursion(wanted[k], k)) for k in sorted(wanted)}},
+        "components": {"schemas": _finished(wanted)},
     }
+
+
+def _finished(wanted: dict[str, Any]) -> dict[str, Any]:
+    out = {k: _drop_nullable(_own_recursion(wanted[k], k)) for k in sorted(wanted)}
+    _apply_fixes(out)
+    return {k: _null_as_absent(v) if k.endswith("Request") else v for k, v in out.items()}
 
 
 def main(argv: list[str]) -> int:

@@ -95,7 +95,15 @@ def test_version() -> None:
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["validate"], ["validate", "--help"], ["diff", "--help"], ["diff", "a", "b"]]
+    "args",
+    [
+        ["--help"],
+        ["validate"],
+        ["validate", "--help"],
+        ["diff", "--help"],
+        ["diff", "a", "b"],
+        ["init", "--help"],
+    ],
 )
 def test_commands_without_an_api_do_not_import_openai(args: list[str]) -> None:
     probe = (

@@ -247,6 +247,29 @@ class Executor:
             (want.key, f.file_id) for f in change.files if f.action == "remove" and f.delete and f.file_id
         ]
 
+    # Files and vector stores alone (--api responses: there is no assistant to point at them)
+
+    def _create_file(self, change: Change) -> None:
+        for action in change.files:
+            self._file_id(change.key, action)
+
+    def _create_vector_store(self, change: Change) -> None:
+        assert change.desired is not None
+        self._new_store(change.desired, [a for a in change.files if a.action != "remove"])
+
+    def _update_vector_store(self, change: Change) -> None:
+        assert change.id is not None
+        self._attach(change.key, change.id, [a for a in change.files if a.action in ("upload", "reuse")])
+        for gone in (a for a in change.files if a.action == "remove"):
+            self._delete(
+                f"detach {gone.path or gone.file_id} from the vector store of {change.key}",
+                self.api.client.vector_stores.files.delete,
+                gone.file_id,
+                vector_store_id=change.id,
+            )
+            if gone.delete and gone.file_id:
+                self._replaced.append((change.key, gone.file_id))
+
     def _delete_assistant(self, change: Change) -> None:
         self._delete(
             f"delete assistant {change.key} ({change.id}, {change.reason})",

@@ -73,6 +73,7 @@ class Plan:
     changes: tuple[Change, ...]
     unpruned: tuple[str, ...] = ()  # keys whose YAML is gone; only --prune deletes them
     remote: RemoteState | None = field(default=None, compare=False, repr=False)
+    protocol: str = "assistants"  # "responses": files and vector stores only (runner/apply/files_only.py)
 
     @property
     def empty(self) -> bool:
@@ -207,15 +208,28 @@ class _Planner:
         actions += [self._remove("file_search", e.path, e.file_id) for rest in by_path.values() for e in rest]
         return actions
 
+    def _adoptable(self, key: str) -> RemoteStore | None:
+        """A managed store of this key that no assistant uses: made by `apply --api responses`, or left
+        by an apply cut off before its assistant. Using it again saves uploading and indexing."""
+        used = {i for copies in self.remote.assistants.values() for a in copies for i in a.vector_store_ids}
+        free = [
+            s for s in self.remote.stores.values() if s.key == key and s.id not in used | self.kept_stores
+        ]
+        return min(free, key=lambda s: (s.created_at, s.id)) if free else None
+
     def _desired_key(self, key: str, want: DesiredAssistant, copies: list[RemoteAssistant]) -> None:
         have = copies[0] if copies else None
         store = self._store_of(key, have)
+        if store is None and want.search_files:
+            store = self._adoptable(key)
         files = self._code_files(want, have) + self._search_files(want, store)
         if store is not None and want.search_files:
             self.kept_stores.add(store.id)
         if have is None:
             self.changes.append(
-                Change("create", "assistant", key, reason="new", files=tuple(files), desired=want)
+                Change(
+                    "create", "assistant", key, reason="new", files=tuple(files), desired=want, store=store
+                )
             )
             return
         fields = field_changes(want, have)

@@ -67,7 +67,7 @@ def change_lines(change: Change, *, color: bool = False) -> list[str]:
     reason = f": {change.reason}" if change.reason and change.action != "create" else ""
     head = f"{mark} {change.kind.replace('_', ' ')} {change.key}{ident}{reason}"
     lines = [click.style(head, fg=fg) if color else head]
-    body = _create_lines(change) if change.action == "create" else []
+    body = _create_lines(change) if (change.action, change.kind) == ("create", "assistant") else []
     body.extend(f"! {note}" for note in change.notes)
     for item in change.fields:
         body.extend(_field_lines(item))
@@ -76,12 +76,25 @@ def change_lines(change: Change, *, color: bool = False) -> list[str]:
     return lines
 
 
+RESPONSES_NOTE = (
+    "--api responses: arun manages files and vector stores only; there are no assistant objects "
+    "(each request carries its assistant inline)."
+)
+
+
 def render_plan(plan: Plan, requests: int, *, color: bool = False) -> str:
-    lines: list[str] = []
+    lines: list[str] = [RESPONSES_NOTE] if plan.protocol == "responses" else []
     for change in plan.changes:
         lines.extend(change_lines(change, color=color))
     for key in plan.unpruned:
-        lines.append(f"! assistant {key}: its YAML is gone; `arun apply --prune` deletes it with its files")
+        if plan.protocol == "responses":
+            lines.append(
+                f"! {key}: its YAML is gone; `arun apply --prune` deletes its files and vector store"
+            )
+        else:
+            lines.append(
+                f"! assistant {key}: its YAML is gone; `arun apply --prune` deletes it with its files"
+            )
     lines.append(summary(plan, requests))
     return "\n".join(lines) + "\n"
 
@@ -116,6 +129,7 @@ def plan_json(plan: Plan, requests: int) -> dict[str, Any]:
         }
 
     return {
+        "api": plan.protocol,
         "changes": [change(c) for c in plan.changes],
         "unpruned": list(plan.unpruned),
         "counts": {

@@ -13,7 +13,7 @@ from runner.api.session import Api, open_api
 from runner.apply.execute import Executor
 from runner.apply.plan import Plan
 from runner.apply.render import plan_json, render_plan
-from runner.commands.plan import ApiOptions, check_assistants, make_plan, print_plan
+from runner.commands.plan import ApiOptions, check_assistants, check_protocol, make_plan, print_plan
 from runner.errors import ApiError, RunnerError
 from runner.term import color_enabled
 
@@ -34,10 +34,11 @@ def _confirm(plan: Plan, requests: int, *, yes: bool, as_json: bool) -> None:
 def converge(
     api: Api, root: Path, plan: Plan, *, prune: bool, hook: Callable[[str], None] | None = None
 ) -> int:
+    protocol = plan.protocol
     """Execute the plan, then plan again until nothing is left; returns the number of rounds."""
     executor = Executor(api, root, hook)
     executor.run(plan)
-    after = make_plan(api, root, prune=prune)
+    after = make_plan(api, root, prune=prune, protocol=protocol)
     rounds = 1
     # Another apply running at the same time (there is no lock to share) can leave duplicates, orphans and
     # references to what it deleted, or stop a round of ours (`executor.conflict`). Each fresh plan sees
@@ -60,7 +61,7 @@ def converge(
         plan = after
         executor = Executor(api, root, hook)
         executor.run(plan)
-        after = make_plan(api, root, prune=prune)
+        after = make_plan(api, root, prune=prune, protocol=protocol)
         rounds += 1
     return rounds
 
@@ -75,8 +76,9 @@ def run_apply(
     hook: Callable[[str], None] | None = None,
 ) -> int:
     check_assistants(root)
+    check_protocol(root, options)
     with open_api(options.settings(root), announce=not as_json) as api:
-        plan = make_plan(api, root, prune=prune)
+        plan = make_plan(api, root, prune=prune, protocol=options.api)
         if plan.empty:
             print_plan(plan, api.counter.requests, as_json=as_json)
             return 0

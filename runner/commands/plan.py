@@ -26,6 +26,7 @@ class ApiOptions:
     base_url: str | None = None
     api_key: str | None = None
     local: bool = False
+    api: str = "assistants"  # or "responses" (docs/responses.md)
     model_time: float | None = None  # the embedded server's; None: ARUN_MODEL_TIME, else 0
 
     def settings(self, root: Path) -> Settings:
@@ -51,8 +52,31 @@ def check_assistants(root: Path) -> None:
         )
 
 
-def make_plan(api: Api, root: Path, *, prune: bool) -> Plan:
+def check_protocol(root: Path, options: ApiOptions) -> None:
+    """On --api responses, the migration lints come first: warnings shown, errors stop the command."""
+    if options.api != "responses":
+        return
+    from runner.commands.validate import today
+    from runner.errors import ValidationFailed
+    from runner.project.load import load_project
+    from runner.responses.lints import lint_project
+
+    lints = lint_project(load_project(root).project, today=today())
+    for warning in lints.warnings:
+        click.echo(warning.format(), err=True)
+    if lints.errors:
+        listing = "\n".join(d.format() for d in lints.errors)
+        raise ValidationFailed(
+            f"the project has {len(lints.errors)} problem(s) on --api responses:\n{listing}"
+        )
+
+
+def make_plan(api: Api, root: Path, *, prune: bool, protocol: str = "assistants") -> Plan:
     project, _ = require_assistants(root)
+    if protocol == "responses":
+        from runner.apply.files_only import compute_files_plan
+
+        return compute_files_plan(desired_state(project), read_remote(api), prune=prune)
     return compute_plan(desired_state(project), read_remote(api), prune=prune)
 
 
@@ -66,8 +90,9 @@ def print_plan(plan: Plan, requests: int, *, as_json: bool) -> None:
 
 def run_plan(root: Path, options: ApiOptions, *, prune: bool = False, as_json: bool = False) -> int:
     check_assistants(root)
+    check_protocol(root, options)
     settings = options.settings(root)
     with open_api(settings, announce=not as_json) as api:
-        plan = make_plan(api, root, prune=prune)
+        plan = make_plan(api, root, prune=prune, protocol=options.api)
         print_plan(plan, api.counter.requests, as_json=as_json)
     return 0 if plan.empty else EXIT_CHANGES

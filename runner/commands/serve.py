@@ -39,6 +39,7 @@ class ServeOptions:
     port: int = 8787
     db: Path = DEFAULT_DB
     api_key: str | None = None
+    api_key_file: Path | None = None
     latency: float = 0.0
     access_log: Path | None = None
     model_time: float = 0.5
@@ -99,6 +100,19 @@ def resolve_api_key(flag: str | None, environ: dict[str, str]) -> tuple[str, boo
     return generate_api_key(), True
 
 
+def read_api_key_file(path: Path) -> str:
+    """The key in the first line of `path` (surrounding whitespace ignored)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"--api-key-file {path}: cannot read it ({exc}).") from None
+    lines = text.strip().splitlines()
+    key = lines[0].strip() if lines else ""
+    if not key:
+        raise ConfigError(f"--api-key-file {path}: the file is empty; put the key on its first line.")
+    return key
+
+
 def run_serve(
     options: ServeOptions,
     root: Path,
@@ -125,7 +139,13 @@ def run_serve(
         code_execution=options.code_execution,
         unsafe_code_execution=options.unsafe_code_execution,
     )
-    api_key, generated = resolve_api_key(options.api_key, dict(os.environ if environ is None else environ))
+    if options.api_key_file is not None and options.api_key:
+        raise ConfigError("--api-key and --api-key-file both give the key: use one (preferably the file).")
+    flag = options.api_key
+    if options.api_key_file is not None:
+        key_path = options.api_key_file if options.api_key_file.is_absolute() else root / options.api_key_file
+        flag = read_api_key_file(key_path)
+    api_key, generated = resolve_api_key(flag, dict(os.environ if environ is None else environ))
     db_path = options.db if options.db.is_absolute() else root / options.db
     with ExitStack() as stack:
         # Opened in this order and closed in reverse, whichever step fails.

@@ -23,13 +23,16 @@ from runner.server.exceptions import (
     ApiError,
     IncorrectApiKey,
     InternalError,
+    InvalidBeta,
     InvalidRequest,
     MethodNotAllowed,
     MissingApiKey,
     PayloadTooLarge,
+    RequestTimeout,
     RouteNotFound,
 )
 from runner.server.models import Backend
+from runner.server.safejson import SafeJSONResponse
 from runner.server.urls import ROUTES
 
 log = logging.getLogger("runner.server")
@@ -41,6 +44,20 @@ class Limits:
     max_body_bytes: int = 2 * 1024 * 1024
     # Uploads: well below the real API's 512 MB, since everything is kept in one SQLite file.
     max_upload_bytes: int = 64 * 1024 * 1024
+    # A client that stops sending in the middle of its body is answered 408 and its connection closed.
+    body_timeout: float = 30.0
+
+
+# The Assistants API's routes need `OpenAI-Beta: assistants=v2`, as in the real API.
+BETA_PREFIXES = ("/v1/assistants", "/v1/threads")
+MISSING_BETA = (
+    "You must provide the 'OpenAI-Beta' header to access the Assistants API. Please try again by setting "
+    "the header 'OpenAI-Beta: assistants=v2'."
+)
+OLD_BETA = (
+    "The v1 Assistants API has been deprecated. Please try again by setting the header "
+    "'OpenAI-Beta: assistants=v2'."
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +70,7 @@ class Settings:
 
 
 def _error(exc: ApiError) -> JSONResponse:
-    return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
+    return SafeJSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
@@ -74,7 +91,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error in %s %s", request.method, request.url.path)
+    # Starlette raises the exception again after this answer is sent; Guard logs it, once.
     return _error(InternalError())
 
 
@@ -119,7 +136,11 @@ class Guard:
             if refused is not None:
                 await _error(refused)(scope, receive, logged_send)
                 return
-            await self.app(scope, self._counting(scope, receive), logged_send)
+            try:
+                await self.app(scope, self._counting(scope, receive), logged_send)
+            except Exception:
+                # The 500 body has been sent by _unexpected; this is the one log line for it.
+                log.exception("unexpected error in %s %s", scope["method"], scope["path"])
         finally:
             if not logged:
                 self._log(scope, status, started)
@@ -132,26 +153,42 @@ class Guard:
             return MissingApiKey()
         if not hmac.compare_digest(token, self._expected):
             return IncorrectApiKey(token.decode("latin-1"))
-        limit = self._limit(headers)
+        if str(scope["path"]).startswith(BETA_PREFIXES):
+            refused = _beta_refusal(headers.get(b"openai-beta", b""))
+            if refused is not None:
+                return refused
+        limit = self._limit(scope)
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             return PayloadTooLarge(int(length), limit)
         return None
 
-    def _limit(self, headers: dict[bytes, bytes]) -> int:
+    def _limit(self, scope: Scope) -> int:
         limits = self.settings.limits
-        if headers.get(b"content-type", b"").startswith(b"multipart/form-data"):
-            # Room for the multipart framing and the small fields around the file itself.
+        headers = dict(scope["headers"])
+        upload = scope["method"] == "POST" and scope["path"].rstrip("/") == "/v1/files"
+        if upload and headers.get(b"content-type", b"").startswith(b"multipart/form-data"):
+            # Room for the multipart framing and the small fields around the file itself. Only the upload
+            # route gets it: the limit follows what the body is for, not the Content-Type it claims.
             return limits.max_upload_bytes + 64 * 1024
         return limits.max_body_bytes
 
     def _counting(self, scope: Scope, receive: Receive) -> Receive:
-        limit = self._limit(dict(scope["headers"]))
+        limit = self._limit(scope)
+        timeout = self.settings.limits.body_timeout
         seen = 0
+        complete = False
 
         async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if complete:
+                # After the body, receive() waits for the disconnect (a stream's whole life): no timeout.
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout)
+            except TimeoutError:
+                raise RequestTimeout(timeout) from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
@@ -169,6 +206,16 @@ class Guard:
         line = {"method": scope["method"], "path": scope["path"], "status": status, "ms": ms}
         out.write(json.dumps(line) + "\n")
         out.flush()
+
+
+def _beta_refusal(header: bytes) -> ApiError | None:
+    betas = [b.strip() for b in header.decode("latin-1").split(",") if b.strip()]
+    wanted = [b.split("=", 1)[1].strip() for b in betas if b.startswith("assistants=")]
+    if not wanted:
+        return InvalidBeta(MISSING_BETA)
+    if "v2" not in wanted:
+        return InvalidBeta(OLD_BETA)
+    return None
 
 
 def create_app(settings: Settings, backend: Backend | None = None) -> ASGIApp:

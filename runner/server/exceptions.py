@@ -59,6 +59,19 @@ class InvalidJson(InvalidRequest):
         )
 
 
+class InvalidBeta(InvalidRequest):
+    code = "invalid_beta"
+
+
+class RequestTimeout(ApiError):
+    status = 408
+    type = "invalid_request_error"
+    code = "request_timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"The request body was not received within {seconds:g} seconds.")
+
+
 class AuthenticationFailed(ApiError):
     status = 401
     type = "invalid_request_error"

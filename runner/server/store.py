@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from runner.errors import ConfigError
+from runner.server.safejson import dumps
 
 # Table name -> the columns, besides id/seq/created_at/data/deleted, that scope or filter a list.
 TABLES: dict[str, tuple[str, ...]] = {
@@ -53,9 +54,22 @@ def _object_tables(tables: dict[str, tuple[str, ...]]) -> str:
     )
 
 
+def _repair_unservable(db: sqlite3.Connection) -> None:
+    """Rows written before requests were checked may hold NaN, infinities or lone surrogates, which made
+    every page holding them fail; they are rewritten with null and U+FFFD in their place."""
+    for table in (*TABLES, *LATER_TABLES):
+        rows = db.execute(f"SELECT seq, data FROM {table} WHERE deleted = 0").fetchall()
+        for seq, text in rows:
+            obj = json.loads(text)
+            try:
+                json.dumps(obj, ensure_ascii=False, allow_nan=False).encode("utf-8")
+            except (ValueError, UnicodeEncodeError):
+                db.execute(f"UPDATE {table} SET data = ? WHERE seq = ?", (dumps(obj, compact=True), seq))
+
+
 # Numbered migrations: the database records how many have run (PRAGMA user_version) and runs the rest.
-# Never edit a released migration; append a new one.
-MIGRATIONS: list[str] = [
+# Never edit a released migration; append a new one. A migration is SQL, or a function over the connection.
+MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     # 1: objects, blobs and the retrieval index.
     "\n".join(
         f"""CREATE TABLE {table} (
@@ -102,6 +116,8 @@ MIGRATIONS: list[str] = [
     CREATE UNIQUE INDEX conversations_id ON conversations(id);
     CREATE UNIQUE INDEX conversation_items_id ON conversation_items(conversation_id, id);
     """,
+    # 3: rows that hold what no JSON answer can carry.
+    _repair_unservable,
 ]
 
 
@@ -144,6 +160,10 @@ class Store:
                     f"{len(MIGRATIONS)}). Upgrade arun or use another --db file."
                 )
             for number, script in enumerate(MIGRATIONS[done:], start=done + 1):
+                if callable(script):
+                    script(self._db)
+                    self._db.execute(f"PRAGMA user_version = {number}")
+                    continue
                 for statement in script.split(";"):
                     if statement.strip():
                         self._db.execute(statement)
@@ -171,7 +191,7 @@ class Store:
 
     def insert(self, table: str, obj: dict[str, Any], **cols: str | None) -> None:
         names = ["id", "created_at", "data", *cols]
-        values = [obj["id"], obj["created_at"], json.dumps(obj), *cols.values()]
+        values = [obj["id"], obj["created_at"], dumps(obj, compact=True), *cols.values()]
         with self.transaction():
             if table == "vector_store_files":
                 # A file added again after removal starts over, at the end of the creation order.
@@ -197,7 +217,7 @@ class Store:
         with self.transaction():
             self._db.execute(
                 f"UPDATE {table} SET {sets} WHERE deleted = 0 AND {where}",
-                [json.dumps(obj), *cols.values(), *args],
+                [dumps(obj, compact=True), *cols.values(), *args],
             )
 
     def delete(self, table: str, object_id: str, **scope: str) -> bool:

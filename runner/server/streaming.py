@@ -14,7 +14,6 @@ fault, leaves the run going on to its terminal state on the server.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
@@ -22,6 +21,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from runner.server.models.common import now
+from runner.server.safejson import dumps
 from runner.sim import FileSearchCall, ModelInput, ToolCallDelta, tool_call_to_api
 
 # The events after which a stream has said all it will say.
@@ -51,7 +51,7 @@ class Bus:
     def subscribe(self, run_id: str, first: Sequence[tuple[str, dict[str, Any]]]) -> asyncio.Queue[Event]:
         queue: asyncio.Queue[Event] = asyncio.Queue()
         for name, data in first:
-            queue.put_nowait((name, _dumps(data)))
+            queue.put_nowait((name, _dumps(_as_streamed(name, data))))
         self._queues.setdefault(run_id, []).append(queue)
         return queue
 
@@ -66,13 +66,26 @@ class Bus:
         queues = self._queues.get(run_id)
         if not queues:
             return
-        text = _dumps(data)  # once, however many follow
+        text = _dumps(_as_streamed(event, data))  # once, however many follow
         for queue in queues:
             queue.put_nowait((event, text))
 
 
+def _as_streamed(event: str, data: dict[str, Any]) -> dict[str, Any]:
+    """Streamed run objects carry `tool_resources` with an empty code_interpreter entry where polled ones
+    carry `{}`: a wart of the real API that the recordings show."""
+    if (
+        event.startswith("thread.run.")
+        and not event.startswith("thread.run.step")
+        and "tool_resources" in data
+    ):
+        resources = data["tool_resources"] or {}
+        return {**data, "tool_resources": {"code_interpreter": {"file_ids": []}, **resources}}
+    return data
+
+
 def _dumps(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return dumps(data, compact=True)
 
 
 def frame(event: str, data: str) -> bytes:

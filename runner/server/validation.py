@@ -55,7 +55,32 @@ def validate(schema_name: str, body: Any) -> dict[str, Any]:
     error = _pick(_validator(schema_name).iter_errors(body))
     if error is not None:
         raise _explain(error)
+    _drop_absent_nulls(subset()["components"]["schemas"][schema_name], body)
     return body
+
+
+def _drop_absent_nulls(schema: Any, value: Any, depth: int = 0) -> None:
+    """Remove the nulls sent for optional properties the spec does not make nullable: the real API takes
+    them as absent (the generator marks those properties `x-null-is-absent`)."""
+    if depth > 32 or not isinstance(schema, dict):
+        return
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        schema = subset()["components"]["schemas"].get(ref.rsplit("/", 1)[1], {})
+    for key in ("anyOf", "oneOf", "allOf"):
+        for branch in schema.get(key) or ():
+            _drop_absent_nulls(branch, value, depth + 1)
+    if isinstance(value, dict):
+        properties = schema.get("properties") or {}
+        for name in [n for n, v in value.items() if v is None]:
+            if (properties.get(name) or {}).get("x-null-is-absent"):
+                del value[name]
+        for name, sub in properties.items():
+            if name in value:
+                _drop_absent_nulls(sub, value[name], depth + 1)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for item in value:
+            _drop_absent_nulls(schema["items"], item, depth + 1)
 
 
 def _pick(errors: Iterable[ValidationError]) -> ValidationError | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from runner.transcript.io import dump, read_transcript, transcript_files
+from runner.transcript.io import dump_to_show, read_transcript, transcript_files
 
 Status = Literal["same", "changed", "added", "removed"]
 
@@ -135,7 +135,7 @@ def _without(item: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _lines(value: Any) -> list[str]:
-    return [] if value is None else dump(value).splitlines()
+    return [] if value is None else dump_to_show(value).splitlines()
 
 
 def _section(title: str, turn: int | None, old: Any, new: Any, user: str | None = None) -> Section | None:
@@ -177,9 +177,12 @@ def compare_sets(golden_dir: Path, new_dir: Path, options: Options) -> DiffResul
             results.append(ScenarioDiff(name, "removed"))
         elif name not in golden:
             results.append(ScenarioDiff(name, "added"))
+        elif (before := golden[name].read_bytes()) == (after := new[name].read_bytes()):
+            # Byte for byte the same file: nothing can differ, and nothing needs reading.
+            results.append(ScenarioDiff(name, "same"))
         else:
-            old = read_transcript(golden[name], golden[name].as_posix())
-            cur = read_transcript(new[name], new[name].as_posix())
+            old = read_transcript(golden[name], golden[name].as_posix(), before)
+            cur = read_transcript(new[name], new[name].as_posix(), after)
             sections = compare_transcripts(old, cur, options)
             status: Status = "changed" if sections else "same"
             results.append(ScenarioDiff(name, status, sections, context(old, cur, options)))

@@ -25,6 +25,7 @@ from runner.server.embedded import EmbeddedServer
 from runner.server.validation import subset
 
 API_KEY = "test-made-up-local-key"
+BETA = {"OpenAI-Beta": "assistants=v2"}
 
 ROUTE_SCHEMAS: list[tuple[str, str, str]] = [
     ("POST", r"/assistants", "AssistantObject"),
@@ -188,7 +189,11 @@ def make_client(server: EmbeddedServer, contract: Contract, api_key: str = API_K
 
 def checked_client(base_url: str, api_key: str, contract: Contract) -> openai.OpenAI:
     http = openai.DefaultHttpx2Client(event_hooks={"response": [contract.sync_hook]}, trust_env=False)
-    return openai.OpenAI(api_key=api_key, base_url=base_url, max_retries=0, http_client=http)
+    # The SDK's beta resources send the Assistants beta header themselves; the raw `client.post(...)` calls
+    # of the tests need it too (test_server_beta.py checks what its absence gets).
+    return openai.OpenAI(
+        api_key=api_key, base_url=base_url, max_retries=0, http_client=http, default_headers=BETA
+    )
 
 
 @pytest.fixture

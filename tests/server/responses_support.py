@@ -6,7 +6,8 @@ and text deltas that add up to the text of `response.output_text.done`.
 Allowances, all from the recordings (docs/local-server.md, "Responses and Conversations"): the spec gives
 `DELETE /responses/{id}` no body schema, so the recordings' `response.deleted` object is checked instead; a
 response's `user` is null (the spec says string), and so is its `usage` until it ends; `usage.input_tokens_details` has no
-`cache_write_tokens`; a json_schema `text.format` has `description: null` (StructuredOutputs recording).
+`cache_write_tokens`; a json_schema `text.format` has `description: null` (StructuredOutputs recording);
+`response.function_call_arguments.done` has no `name` (FunctionCallStreamingWorks).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ def response_allowances(schemas: dict[str, Any]) -> dict[str, Any]:
         usage = (part.get("properties") or {}).get("usage")
         if usage is not None:
             part["properties"]["usage"] = {"anyOf": [usage, {"type": "null"}]}
+    done = s["ResponseFunctionCallArgumentsDoneEvent"]
+    done["required"] = [r for r in done["required"] if r != "name"]
     text_format = s["TextResponseFormatJsonSchema"]["properties"]
     text_format["description"] = {"anyOf": [text_format["description"], {"type": "null"}]}
     details = s["ResponseUsage"]["properties"]["input_tokens_details"]

@@ -337,7 +337,7 @@ def test_unknown_ids_answer_not_found(api: openai.OpenAI) -> None:
         api.beta.threads.runs.retrieve("run_x", thread_id=thread.id)
     with pytest.raises(openai.NotFoundError, match=re.escape("No assistant found with id 'asst_x'.")):
         api.beta.threads.create_and_run(assistant_id="asst_x")
-    assistant = api.beta.assistants.create(model="gpt-4o")
+    assistant = api.beta.assistants.create(model="gpt-4o", instructions="Be brief.")
     run = api.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
     with pytest.raises(openai.NotFoundError, match=re.escape("No run step found with id 'step_x'.")):
         api.beta.threads.runs.steps.retrieve(step_id="step_x", run_id=run.id, thread_id=thread.id)

@@ -87,7 +87,8 @@ def _replay(name: str, server: EmbeddedServer, contract: RunContract) -> int:
     choice = _chosen_tool(entries)
     http = openai.DefaultHttpx2Client(
         base_url=server.base_url,
-        headers={"Authorization": f"Bearer {API_KEY}"},
+        # Every recorded request sends the beta header the Assistants routes need.
+        headers={"Authorization": f"Bearer {API_KEY}", "OpenAI-Beta": "assistants=v2"},
         event_hooks={"response": [contract.sync_hook]},
         trust_env=False,
         timeout=30,

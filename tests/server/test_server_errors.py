@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import openai
 import pytest
-from conftest import API_KEY, Contract, make_client
+from conftest import API_KEY, BETA, Contract, make_client
 
 from runner.server.embedded import EmbeddedServer
 from runner.server.exceptions import RateLimited
@@ -188,6 +188,6 @@ def test_unions_are_judged_by_their_tag_or_type(
 def test_the_bearer_scheme_is_case_insensitive_and_others_are_refused(server: EmbeddedServer) -> None:
     with openai.DefaultHttpx2Client(trust_env=False) as http:
         url = f"{server.base_url}/assistants"
-        assert http.get(url, headers={"Authorization": f"bearer {API_KEY}"}).status_code == 200
+        assert http.get(url, headers={"Authorization": f"bearer {API_KEY}", **BETA}).status_code == 200
         basic = http.get(url, headers={"Authorization": f"Basic {API_KEY}"})
         assert basic.status_code == 401 and basic.json()["error"]["message"].startswith("You didn't provide")

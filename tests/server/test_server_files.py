@@ -5,7 +5,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from conftest import API_KEY, Contract
+from conftest import API_KEY, BETA, Contract
 
 from runner.server.embedded import EmbeddedServer
 
@@ -132,7 +132,7 @@ def test_chunked_body_without_length_is_cut_off_at_the_limit(
             yield b"x" * 1000
         yield b'"}'
 
-    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json", **BETA}
     with openai.DefaultHttpx2Client(event_hooks={"response": [contract.sync_hook]}, trust_env=False) as http:
         response = http.post(f"{small_server.base_url}/assistants", content=body(), headers=headers)
     assert "content-length" not in response.request.headers

@@ -60,7 +60,8 @@ def _replay(name: str, server: EmbeddedServer, contract: Contract) -> int:
     entries = json.loads(shared_path("recordings", name).read_text(encoding="utf-8"))["Entries"]
     http = openai.DefaultHttpx2Client(
         base_url=server.base_url,
-        headers={"Authorization": f"Bearer {API_KEY}"},
+        # Every recorded request sends the beta header the Assistants routes need.
+        headers={"Authorization": f"Bearer {API_KEY}", "OpenAI-Beta": "assistants=v2"},
         event_hooks={"response": [contract.sync_hook]},
         trust_env=False,
     )

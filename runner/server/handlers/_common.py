@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from runner.server.exceptions import InvalidJson, InvalidValue
+from runner.server.exceptions import InvalidValue
 from runner.server.models import Backend
 from runner.server.models.common import Page
+from runner.server.parsing import parse_request_json
+from runner.server.safejson import SafeJSONResponse
 from runner.server.validation import validate
 
 
@@ -20,19 +21,12 @@ def backend(request: Request) -> Backend:
 
 
 def answer(payload: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(payload)
+    return SafeJSONResponse(payload)
 
 
 async def body(request: Request, schema: str) -> dict[str, Any]:
-    raw = await request.body()
-    if not raw.strip():
-        parsed: Any = {}
-    else:
-        try:
-            parsed = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise InvalidJson() from None
-    return validate(schema, parsed)
+    """The request's JSON body, checked to be servable (runner/server/parsing.py) and against `schema`."""
+    return validate(schema, parse_request_json(await request.body()))
 
 
 def path(request: Request, name: str) -> str:

@@ -13,6 +13,9 @@ from runner.server.store import Store
 # such as the `assistants_output` files of code_interpreter runs.
 UPLOADABLE = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 PURPOSES = (*UPLOADABLE, "assistants_output", "batch_output", "fine-tune-results")
+# Upload purposes the File object's schema has no value for, and the value they are served as: `evals` is
+# "user_data" (the spec's "flexible file type for any purpose"), so that strict clients parse the answer.
+SERVED_AS = {"evals": "user_data"}
 # The real API keeps `assistants` files to itself: their content cannot be downloaded (400).
 UNDOWNLOADABLE = frozenset({"assistants"})
 
@@ -27,6 +30,7 @@ class Files:
         if purpose not in PURPOSES:
             supported = ", ".join(f"'{p}'" for p in PURPOSES)
             raise InvalidValue(f"Invalid value: '{purpose}'. Supported values are: {supported}.", "purpose")
+        purpose = SERVED_AS.get(purpose, purpose)
         created = now()
         expires_at = None
         if expires_after is not None:
@@ -54,6 +58,8 @@ class Files:
         return file
 
     def list_files(self, page: Page, purpose: str | None = None) -> dict[str, Any]:
+        if purpose is not None:
+            purpose = SERVED_AS.get(purpose, purpose)
         items, more = self.store.page(
             "files", {"purpose": purpose}, limit=page.limit, order=page.order, after=page.after, before=None
         )

@@ -85,6 +85,13 @@ class Runs:
                 if combined
                 else body["additional_instructions"]
             )
+        if not combined and not body.get("additional_messages") and not self._has_messages(thread["id"]):
+            # The real API refuses to run a model on nothing at all.
+            raise InvalidRequest(
+                f"Thread {thread['id']} has no messages, and neither the run nor assistant "
+                f"{assistant['id']} has instructions: add a message or instructions before running.",
+                code="invalid_thread",
+            )
         run = {
             "id": new_id("run"),
             "object": "thread.run",
@@ -130,6 +137,12 @@ class Runs:
         self._index_attachments(thread)
         self.store.insert("runs", run, thread_id=thread["id"], assistant_id=assistant["id"], status="queued")
         return run
+
+    def _has_messages(self, thread_id: str) -> bool:
+        found, _ = self.store.page(
+            "messages", {"thread_id": thread_id}, limit=1, order="asc", after=None, before=None
+        )
+        return bool(found)
 
     def _index_attachments(self, thread: dict[str, Any]) -> None:
         """Files attached to the thread's messages for file_search go into the thread's vector store (made

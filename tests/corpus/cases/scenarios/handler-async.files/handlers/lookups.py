@@ -1,0 +1,2 @@
+async def lookup(query):
+    return query

@@ -1,0 +1,2 @@
+def lookup(query)
+    return query

@@ -1,5 +1,6 @@
 """Requests per second of the local server for a retrieve and for a list page, through the real SDK, and
-the wall time of many concurrent streamed runs against the ideal (one run's own simulated model time).
+the wall time of many concurrent streamed runs, and of as many concurrent streamed responses (the
+Responses API), against the ideal (one run's or response's own simulated model time).
 
 Usage: python bench/server.py [--seconds S] [--runs N] [--model-time S]
 Figures are printed, never asserted: they depend on the machine.
@@ -54,6 +55,29 @@ async def streamed_runs(base_url: str, assistant_id: str, runs: int) -> tuple[fl
     return elapsed, sum(counts)
 
 
+async def streamed_responses(base_url: str, responses: int) -> tuple[float, int]:
+    """Starts `responses` streamed `POST /responses` at once and reads each to its end."""
+    sdk = openai.AsyncOpenAI(api_key=API_KEY, base_url=base_url, max_retries=0)
+
+    async def one() -> int:
+        events = 0
+        stream = await sdk.responses.create(
+            model="gpt-4o",
+            instructions="Address the user as Captain.",
+            input="Hello! What can you tell me about streams?",
+            stream=True,
+        )
+        async for _ in stream:
+            events += 1
+        return events
+
+    started = time.perf_counter()
+    counts = await asyncio.gather(*(one() for _ in range(responses)))
+    elapsed = time.perf_counter() - started
+    await sdk.close()
+    return elapsed, sum(counts)
+
+
 def concurrency(runs: int, model_time: float) -> None:
     """The server runs in its own process here (`arun serve`), as it does for real: in this process the
     client's parsing of thousands of events would share one interpreter lock with the server's work."""
@@ -72,12 +96,20 @@ def concurrency(runs: int, model_time: float) -> None:
             ideal = model_time * 1.1
             single, _ = asyncio.run(streamed_runs(base_url, assistant.id, 1))
             wall, events = asyncio.run(streamed_runs(base_url, assistant.id, runs))
+            # A response without tools is one model step, with no queued wait.
+            r_single, _ = asyncio.run(streamed_responses(base_url, 1))
+            r_wall, r_events = asyncio.run(streamed_responses(base_url, runs))
         finally:
             server.terminate()
             server.wait()
     print(
         f"{runs} concurrent streamed runs, model time {model_time:g} s: wall {wall:.2f} s, ideal {ideal:.2f} s "
         f"({wall / ideal:.2f}x; one run alone {single:.2f} s; {events} events, {events / wall:.0f} events/s)"
+    )
+    print(
+        f"{runs} concurrent streamed responses, model time {model_time:g} s: wall {r_wall:.2f} s, ideal "
+        f"{model_time:.2f} s ({r_wall / model_time:.2f}x; one response alone {r_single:.2f} s; {r_events} events, "
+        f"{r_events / r_wall:.0f} events/s)"
     )
 
 

@@ -24,7 +24,8 @@ from runner.errors import RunnerError
 from runner.project.load import require_project
 from runner.project.models import Project, Scenario
 from runner.replay import report
-from runner.replay.engine import AssistantsEngine, Stopper
+from runner.replay.engines.assistants import AssistantsEngine
+from runner.replay.engines.base import Stopper
 from runner.replay.handlers import Handlers
 from runner.replay.outdir import replace_output
 from runner.replay.play import Outcome

@@ -187,6 +187,14 @@ def run_serve(
         if runner is not None:
             runner(app, sock)
         else:  # pragma: no cover - exercised by the subprocess test, which coverage does not follow
-            config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
+            from runner.server.connections import header_timeout_protocol
+
+            config = uvicorn.Config(
+                app,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
+                http=header_timeout_protocol(settings.limits.header_timeout),
+            )
             uvicorn.Server(config).run(sockets=[sock])
     return 0

@@ -64,6 +64,10 @@ class TurnState:
             self.error = str((data or {}).get("message") or data)
 
     @property
+    def failure_code(self) -> str | None:
+        return (self.run.get("last_error") or {}).get("code")
+
+    @property
     def reason(self) -> str | None:
         error = self.run.get("last_error") or {}
         if error:

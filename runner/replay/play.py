@@ -10,15 +10,11 @@ from typing import Any
 
 from runner.errors import ApiError
 from runner.project.models import PythonHandler, Scenario, Turn
-from runner.replay.collect import TurnState
-from runner.replay.engine import AssistantsEngine, Conversation
+from runner.replay.engines.base import Engine, Rendered, transient
 from runner.replay.expect import Observed, Result, ToolUse, check_all
 from runner.replay.handlers import Handlers
-from runner.transcript.assistants import API, replies, run_section, steps, tool_uses
 from runner.transcript.form import Placeholders
 from runner.transcript.io import FORMAT
-
-TRANSIENT_FAILURES = ("rate_limit_exceeded", "server_error")
 
 
 @dataclass(frozen=True)
@@ -109,7 +105,7 @@ def _user_data(turn: Turn) -> Any:
 
 
 def play(
-    engine: AssistantsEngine,
+    engine: Engine,
     scenario: Scenario,
     target: Target,
     attachments: Mapping[str, str] | None = None,
@@ -118,11 +114,11 @@ def play(
     # Files the scenario attached are shown by their project path too, like the assistant's own.
     attached = {file_id: path for path, file_id in (attachments or {}).items()}
     ids = Placeholders({**target.file_labels, **attached})
-    conv = Conversation(target.id, target.search, target.instructions)
+    conv = engine.open(target)
     data: dict[str, Any] = {"transcript": FORMAT, "scenario": scenario.name}
     if scenario.description:
         data["description"] = scenario.description
-    data["api"] = API
+    data["api"] = engine.protocol
     data["assistant"] = {"key": target.key, "spec_hash": target.spec_hash or "", "model": target.model}
     turns: list[dict[str, Any]] = []
     usage: list[dict[str, Any]] = []
@@ -137,29 +133,20 @@ def play(
         settings = _settings(scenario, turn)
         try:
             state = engine.run_turn(conv, message_for(turn, attachments or {}), settings, outputs)
-            if (
-                state.status == "failed"
-                and (state.run.get("last_error") or {}).get("code") in TRANSIENT_FAILURES
-            ):
-                retry = engine.run_turn(conv, None, settings, outputs)
-                retry.retried, retry.steps, retry.messages = (
-                    1,
-                    {**state.steps, **retry.steps},
-                    {**state.messages, **retry.messages},
-                )
-                retry.usages = {**state.usages, **retry.usages}
-                state = retry
+            if transient(state):
+                state = engine.retry_turn(conv, state, settings, outputs)
         except ApiError as exc:
             result, error = "error", f"turn {turn.index + 1}: {exc}"
             break
         stopped = state.cancelled_by_arun is not None
-        entry, turn_failures, seen = _turn_entry(turn, state, settings, outputs, ids, check=not stopped)
+        shown = engine.render(state, settings, ids)
+        entry, turn_failures, seen = _turn_entry(turn, shown, outputs, check=not stopped)
         observed.append(seen)
         turns.append(entry)
         usage.append({"turn": turn.index + 1, **state.usage})
         failures.extend(turn_failures)
         if state.retried and state.status == "failed":
-            reason = (state.run.get("last_error") or {}).get("code", "failed")
+            reason = state.failure_code or "failed"
             result, error = (
                 "error",
                 f"turn {turn.index + 1}: no answer: the run failed again after a retry ({reason})",
@@ -194,20 +181,12 @@ def play(
 
 
 def _turn_entry(
-    turn: Turn,
-    state: TurnState,
-    settings: dict[str, Any],
-    outputs: _Outputs,
-    ids: Placeholders,
-    *,
-    check: bool,
+    turn: Turn, shown: Rendered, outputs: _Outputs, *, check: bool
 ) -> tuple[dict[str, Any], list[str], Observed]:
     """The turn as transcript data, its failures, and what it showed; a turn arun cut short is recorded,
     not judged."""
-    run = run_section(state, settings, ids)
-    step_data = steps(state, ids)
-    reply_data, cited = replies(state, ids)
-    uses = tuple(ToolUse(kind, name, args) for kind, name, args in tool_uses(state))
+    run, step_data, reply_data, cited = shown.run, shown.steps, shown.replies, shown.cited
+    uses = tuple(ToolUse(kind, name, args) for kind, name, args in shown.uses)
     reply_text = "\n".join(r["text"] for r in reply_data)
     seen = Observed(run["status"], reply_text, uses, tuple(cited))
     results = check_all(turn.expect, seen) if check else []

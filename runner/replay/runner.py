@@ -12,15 +12,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import click
 
 from runner.api.session import Api
-from runner.errors import NothingSelected, RunnerError
+from runner.errors import NothingSelected
 from runner.project.models import Project, Scenario
-from runner.replay.collect import TERMINAL
-from runner.replay.engine import AssistantsEngine
+from runner.replay.engines.base import Engine
 from runner.replay.handlers import Handlers
 from runner.replay.play import Outcome, Target, play
 from runner.transcript.io import write_transcript
@@ -79,7 +78,7 @@ def transcript_name(scenario: Scenario, repeat: int, index: int) -> str:
 
 def run_all(
     api: Api,
-    engine: AssistantsEngine,
+    engine: Engine,
     jobs: list[tuple[str, Scenario]],
     targets: dict[str, Target],
     attachments: dict[str, str],
@@ -126,7 +125,7 @@ def run_all(
                     "Stopping: cancelling the active runs (Ctrl-C again quits without waiting).", err=True
                 )
                 stopper.stop("interrupted (Ctrl-C)")
-                cancel_active(engine)
+                engine.cancel_active()
                 stopper.close_streams()
                 collect(
                     [f for f in pending if not f.cancel()]
@@ -158,32 +157,6 @@ def _ctrl_c_as_flag() -> Iterator[threading.Event]:
         yield flag
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def cancel_active(engine: AssistantsEngine) -> None:
-    """Ctrl-C: send each active run's cancel once (the workers then only wait for it), and say what
-    really happened: a cancel the API refused because the run had ended meanwhile is no failure."""
-    with engine.stopper.lock:
-        active = dict(engine.stopper.active)
-    runs: Any = engine.api.client.beta.threads.runs
-    sent, failed = 0, []
-    for run_id, thread_id in active.items():
-        if not engine.stopper.claim(run_id):
-            continue
-        try:
-            engine.api.call("cancel a run", runs.cancel, run_id, thread_id=thread_id, write=True)
-            sent += 1
-        except RunnerError as exc:
-            try:
-                status = engine.api.call("look up a run", runs.retrieve, run_id, thread_id=thread_id).status
-            except RunnerError:
-                status = None
-            if status not in TERMINAL:
-                failed.append(f"arun: could not cancel {run_id}: {exc}")
-    if sent:
-        click.echo(f"arun: cancelled {sent} active run{'s' if sent != 1 else ''}.", err=True)
-    for line in failed:
-        click.echo(line, err=True)
 
 
 def plan_jobs(scenarios: Sequence[Scenario], repeat: int) -> list[tuple[str, Scenario]]:

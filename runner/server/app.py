@@ -46,6 +46,8 @@ class Limits:
     max_upload_bytes: int = 64 * 1024 * 1024
     # A client that stops sending in the middle of its body is answered 408 and its connection closed.
     body_timeout: float = 30.0
+    # A connection must finish its request headers this soon after it opens (runner/server/connections.py).
+    header_timeout: float = 30.0
 
 
 # The Assistants API's routes need `OpenAI-Beta: assistants=v2`, as in the real API.

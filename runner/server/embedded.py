@@ -14,6 +14,7 @@ import uvicorn
 
 from runner.errors import ConfigError
 from runner.server.app import Limits, Settings, create_app
+from runner.server.connections import header_timeout_protocol
 from runner.server.engine import RunSettings
 from runner.server.models import Backend
 from runner.sim.types import Model
@@ -99,6 +100,7 @@ class EmbeddedServer:
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=2,
+            http=header_timeout_protocol(self._settings.limits.header_timeout),
         )
         server = uvicorn.Server(config)
         self._server = server

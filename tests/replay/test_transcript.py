@@ -178,7 +178,7 @@ def test_failed_and_incomplete_reasons() -> None:
 
 
 def test_additional_instructions_fold_into_instructions_for_create_thread_and_run() -> None:
-    from runner.replay.engine import fold_additional
+    from runner.replay.engines.assistants import fold_additional
 
     assert fold_additional({"temperature": 0}, "Be kind.") == {"temperature": 0}
     assert fold_additional({"additional_instructions": "Show steps."}, "Be kind.") == {

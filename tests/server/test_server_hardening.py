@@ -162,6 +162,20 @@ def test_a_half_sent_body_is_answered_408_and_the_connection_closed(tmp_path: Pa
     assert b'"code":"request_timeout"' in received
 
 
+def test_a_connection_that_never_finishes_its_headers_is_closed(tmp_path: Path) -> None:
+    limits = Limits(header_timeout=0.3)
+    with EmbeddedServer(tmp_path / "h.db", API_KEY, limits=limits) as server:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"GET /v1/models HTTP/1.1\r\nHost: x\r\n")  # and then nothing more
+            assert sock.recv(4096) == b""  # closed by the server, without an answer
+        # A complete request on a fresh connection is answered as usual.
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(
+                f"GET /v1/models HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {API_KEY}\r\n\r\n".encode()
+            )
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+
+
 def test_an_unexpected_error_is_a_500_logged_once(
     server: EmbeddedServer,
     http: httpx2.Client,

@@ -10,58 +10,25 @@ Every run this engine starts ends terminal, or is cancelled by it.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import click
 
 from runner.api.session import Api
-from runner.errors import ApiError
+from runner.errors import ApiError, RunnerError
 from runner.replay.collect import TERMINAL, TurnState
+from runner.replay.engines.base import Outputs, Rendered, Stopper
+from runner.transcript.assistants import API, replies, run_section, steps, tool_uses
+from runner.transcript.form import Placeholders
+
+if TYPE_CHECKING:
+    from runner.replay.play import Target
 
 SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
-Outputs = Callable[[list[dict[str, Any]]], list[dict[str, str]]]
-
-
-@dataclass
-class Stopper:
-    """Shared by all workers: why replay is stopping (None while it is not), and the runs still active."""
-
-    reason: str | None = None
-    active: dict[str, str] = field(default_factory=dict)  # run id -> thread id
-    streams: set[Any] = field(default_factory=set)  # open event streams, closed to unblock their readers
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    cancelling: set[str] = field(default_factory=set)  # runs whose cancel was sent: once per run
-
-    def claim(self, run_id: str) -> bool:
-        """True for the one caller that should send this run's cancel; the others only wait for it."""
-        with self.lock:
-            if run_id in self.cancelling:
-                return False
-            self.cancelling.add(run_id)
-            return True
-
-    def close_streams(self) -> None:
-        with self.lock:
-            streams = list(self.streams)
-        for stream in streams:
-            with contextlib.suppress(Exception):
-                stream.close()
-
-    def stop(self, reason: str) -> None:
-        self.reason = self.reason or reason
-
-    def track(self, thread_id: str | None, run_id: str | None, live: bool) -> None:
-        if not (thread_id and run_id):
-            return
-        with self.lock:
-            if live:
-                self.active[run_id] = thread_id
-            else:
-                self.active.pop(run_id, None)
 
 
 @dataclass
@@ -85,11 +52,60 @@ def fold_additional(settings: dict[str, Any], assistant_instructions: str | None
 
 
 class AssistantsEngine:
+    protocol = API
+
     def __init__(self, api: Api, stopper: Stopper, *, poll: bool = False, timeout: float = 300.0) -> None:
         self.api = api
         self.stopper = stopper
         self.poll = poll
         self.timeout = timeout
+
+    def open(self, target: Target) -> Conversation:
+        return Conversation(target.id, target.search, target.instructions)
+
+    def retry_turn(
+        self, conv: Conversation, first: TurnState, settings: dict[str, Any], outputs: Outputs
+    ) -> TurnState:
+        """A new run on the thread without a new message; the turn shows both runs' steps and messages."""
+        retry = self.run_turn(conv, None, settings, outputs)
+        retry.retried, retry.steps, retry.messages = (
+            1,
+            {**first.steps, **retry.steps},
+            {**first.messages, **retry.messages},
+        )
+        retry.usages = {**first.usages, **retry.usages}
+        return retry
+
+    def render(self, turn: TurnState, settings: dict[str, Any], ids: Placeholders) -> Rendered:
+        reply_data, cited = replies(turn, ids)
+        return Rendered(
+            run_section(turn, settings, ids), steps(turn, ids), reply_data, cited, tool_uses(turn)
+        )
+
+    def cancel_active(self) -> None:
+        """Ctrl-C: send each active run's cancel once (the workers then only wait for it), and say what
+        really happened: a cancel the API refused because the run had ended meanwhile is no failure."""
+        with self.stopper.lock:
+            active = dict(self.stopper.active)
+        runs: Any = self.api.client.beta.threads.runs
+        sent, failed = 0, []
+        for run_id, thread_id in active.items():
+            if not self.stopper.claim(run_id):
+                continue
+            try:
+                self.api.call("cancel a run", runs.cancel, run_id, thread_id=thread_id, write=True)
+                sent += 1
+            except RunnerError as exc:
+                try:
+                    status = self.api.call("look up a run", runs.retrieve, run_id, thread_id=thread_id).status
+                except RunnerError:
+                    status = None
+                if status not in TERMINAL:
+                    failed.append(f"arun: could not cancel {run_id}: {exc}")
+        if sent:
+            click.echo(f"arun: cancelled {sent} active run{'s' if sent != 1 else ''}.", err=True)
+        for line in failed:
+            click.echo(line, err=True)
 
     # One turn
 

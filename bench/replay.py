@@ -1,5 +1,6 @@
 """Replay on the local server at a fixed simulated model time: arun streaming at -j 1 and -j 32, arun
---poll, and the seed tutorial's loop (add a message, start a run, poll every second, read the messages).
+--poll, the Responses engine (`--api responses`, each state mode) beside them, and the seed tutorial's loop
+(add a message, start a run, poll every second, read the messages).
 
 Prints requests per turn and wall time against the ideal (model time x turns / concurrency), side by side
 in one run; asserts nothing. Run: .venv/bin/python bench/replay.py
@@ -49,11 +50,14 @@ def requests(log: Path, since: int) -> int:
     return len(log.read_text().splitlines()) - since
 
 
-def arun_replay(root: Path, server: EmbeddedServer, log: Path, **options: object) -> tuple[float, int]:
+def arun_replay(
+    root: Path, server: EmbeddedServer, log: Path, api: str = "assistants", **options: object
+) -> tuple[float, int]:
     mark = requests(log, 0)
     start = time.perf_counter()
+    where = ApiOptions(server.base_url, KEY, api=api)
     with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        run_replay(root, ApiOptions(server.base_url, KEY), ReplayOptions(names=("bench/",), **options))  # type: ignore[arg-type]
+        run_replay(root, where, ReplayOptions(names=("bench/",), **options))  # type: ignore[arg-type]
     return time.perf_counter() - start, requests(log, mark)
 
 
@@ -100,6 +104,18 @@ def main() -> None:
                 ("arun, streaming, -j 1", 1, *arun_replay(root, server, log, jobs=1)),
                 ("arun, streaming, -j 32", 32, *arun_replay(root, server, log, jobs=32)),
                 ("arun --poll, -j 32", 32, *arun_replay(root, server, log, jobs=32, poll=True)),
+                ("responses, -j 1", 1, *arun_replay(root, server, log, "responses", jobs=1)),
+                ("responses, -j 32", 32, *arun_replay(root, server, log, "responses", jobs=32)),
+                (
+                    "responses prev-resp -j 32",
+                    32,
+                    *arun_replay(root, server, log, "responses", jobs=32, state="previous-response"),
+                ),
+                (
+                    "responses stateless -j 32",
+                    32,
+                    *arun_replay(root, server, log, "responses", jobs=32, state="stateless"),
+                ),
                 ("seed tutorial loop", 1, *seed_loop(root, server, log)),
             ]
     print(f"{COPIES} scenarios x 3 turns = {turns} turns; simulated model time {MODEL_TIME} s per model step")

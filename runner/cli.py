@@ -308,6 +308,14 @@ def apply(
     help="Seconds a run may take before arun cancels it.",
 )
 @click.option("--poll", is_flag=True, help="Poll runs instead of streaming (for servers without streaming).")
+@click.option(
+    "--state",
+    type=click.Choice(["conversation", "previous-response", "stateless"]),
+    default="conversation",
+    show_default=True,
+    help="--api responses: where the conversation lives: a Conversations API object per scenario, chained "
+    "previous_response_id (store true), or nothing stored (every request sends the items so far).",
+)
 @click.option("--junit", type=click.Path(dir_okay=False, path_type=Path), help="Write JUnit XML here.")
 @click.option(
     "--summary",
@@ -361,6 +369,7 @@ def replay(
     repeat: int,
     timeout: float,
     poll: bool,
+    state: str,
     junit: Path | None,
     summary: Path | None,
     as_json: bool,
@@ -401,6 +410,7 @@ def replay(
         repeat=repeat,
         timeout=timeout,
         poll=poll,
+        state=state,
         junit=junit,
         summary=summary,
         as_json=as_json,

@@ -19,19 +19,21 @@ import click
 
 from runner.api.session import open_api
 from runner.commands.diff import emit
-from runner.commands.plan import ApiOptions
+from runner.commands.plan import ApiOptions, check_protocol
+from runner.config import Backend
 from runner.errors import RunnerError
 from runner.project.load import require_project
 from runner.project.models import Project, Scenario
 from runner.replay import report
 from runner.replay.engines.assistants import AssistantsEngine
-from runner.replay.engines.base import Stopper
+from runner.replay.engines.base import Engine, Stopper
+from runner.replay.engines.responses import ResponsesEngine, check_attachments
 from runner.replay.handlers import Handlers
 from runner.replay.outdir import replace_output
 from runner.replay.play import Outcome
 from runner.replay.progress import Progress, live_wanted
 from runner.replay.runner import Selection, plan_jobs, run_all, select
-from runner.replay.targets import resolve_targets, uploaded_attachments
+from runner.replay.targets import resolve_response_targets, resolve_targets, uploaded_attachments
 from runner.replay.uptodate import apply_first_on_local
 from runner.reports.junit import write_junit
 from runner.shard import Shard
@@ -54,6 +56,7 @@ class ReplayOptions:
     repeat: int = 1
     timeout: float = 300.0
     poll: bool = False
+    state: str = "conversation"  # --api responses: conversation | previous-response | stateless
     junit: Path | None = None
     summary: Path | None = None
     as_json: bool = False
@@ -82,12 +85,13 @@ def _scenarios(project: Project, options: ReplayOptions) -> list[Scenario]:
 
 
 def run_replay(root: Path, api_options: ApiOptions, options: ReplayOptions) -> int:
-    if api_options.api == "responses":
-        # The Responses engine waits for the local server's POST /responses (issue 13, docs/responses.md).
+    if api_options.api == "responses" and options.poll:
+        raise RunnerError("--poll is for the Assistants API; the Responses engine always streams")
+    if options.state != "conversation" and api_options.api != "responses":
         raise RunnerError(
-            "replay --api responses is not available yet: the Responses replay engine is still being "
-            "built. Validate and apply work on --api responses today; replay on --api assistants meanwhile."
+            f"--state {options.state} is for --api responses (the Assistants API keeps threads)"
         )
+    check_protocol(root, api_options)
     project = require_project(root)
     if options.repeat > 1 and (options.compare or options.update_golden):
         raise RunnerError(
@@ -103,6 +107,8 @@ def run_replay(root: Path, api_options: ApiOptions, options: ReplayOptions) -> i
     if options.update_golden:
         refuse_in_ci(options.force)  # before spending any API time
     scenarios = _scenarios(project, options)  # raises NothingSelected (exit 5) for an empty selection
+    if api_options.api == "responses":
+        check_attachments(scenarios)
     jobs = plan_jobs(scenarios, options.repeat)
     owns = options.shard.owns if options.shard else None
     color = color_enabled(sys.stdout)
@@ -111,12 +117,19 @@ def run_replay(root: Path, api_options: ApiOptions, options: ReplayOptions) -> i
     results: list[tuple[str, Outcome]] = []
     requests = 0
     if jobs:
-        with open_api(api_options.settings(root), announce=not options.as_json) as api:
+        settings = api_options.settings(root)
+        with open_api(settings, announce=not options.as_json) as api:
             stopper = Stopper()
-            engine = AssistantsEngine(api, stopper, poll=options.poll, timeout=options.timeout)
-            targets = resolve_targets(
-                api, project, scenarios, on_stale=apply_first_on_local(api, root, quiet=options.as_json)
-            )
+            engine: Engine
+            if api_options.api == "responses":
+                engine = ResponsesEngine(api, stopper, state=options.state, timeout=options.timeout)
+                local = settings.backend is Backend.LOCAL
+                targets = resolve_response_targets(api, project, scenarios, local=local)
+            else:
+                engine = AssistantsEngine(api, stopper, poll=options.poll, timeout=options.timeout)
+                targets = resolve_targets(
+                    api, project, scenarios, on_stale=apply_first_on_local(api, root, quiet=options.as_json)
+                )
             progress = Progress(len(jobs), live=live, color=color, quiet=options.as_json)
             with uploaded_attachments(api, root, scenarios) as attachments:
                 handlers = Handlers(project.root, options.allow_python_handlers)

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import ApiError
-from runner.project.models import PythonHandler, Scenario, Turn
+from runner.project.models import Assistant, PythonHandler, Scenario, Turn
 from runner.replay.engines.base import Engine, Rendered, transient
 from runner.replay.expect import Observed, Result, ToolUse, check_all
 from runner.replay.handlers import Handlers
+from runner.responses.compile import Managed
 from runner.transcript.form import Placeholders
 from runner.transcript.io import FORMAT
 
@@ -28,6 +29,9 @@ class Target:
     search: bool
     instructions: str | None = None
     file_labels: Mapping[str, str] = field(default_factory=dict)  # file id -> project path
+    # The Responses API has no assistant object: its engine compiles the YAML into each request.
+    assistant: Assistant | None = None
+    managed: Managed | None = None
 
 
 @dataclass

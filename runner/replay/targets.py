@@ -7,16 +7,22 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import click
+
 from runner.api.session import Api
 from runner.apply.desired import SHORT_HASH, DesiredAssistant, desired_assistant
-from runner.apply.remote import RemoteAssistant, read_assistants
+from runner.apply.remote import RemoteAssistant, RemoteState, read_assistants, read_remote
 from runner.errors import RunnerError
 from runner.project.models import Project, Scenario
-from runner.replay.labels import file_labels
+from runner.replay.labels import file_labels, search_labels
 from runner.replay.play import Target
 from runner.replay.uptodate import OnStale, Stale, refuse
 
 ATTACHMENT_MARK = "arun-replay"
+
+
+class StaleFiles(RunnerError):
+    """The managed files or vector stores on the API differ from the YAML, and replay may not apply them."""
 
 
 def resolve_targets(
@@ -83,3 +89,72 @@ def uploaded_attachments(api: Api, root: Path, scenarios: Iterable[Scenario]) ->
     finally:
         for file_id in ids.values():
             api.call("delete an attachment", api.client.files.delete, file_id, write=True)
+
+
+# On the Responses API: no assistant object; the managed files and vector stores are what must match.
+
+
+def stale_files(desired: dict[str, DesiredAssistant], remote: RemoteState) -> list[str]:
+    """The keys whose managed files or vector store differ from the YAML on the API (missing included)."""
+    from runner.apply.files_only import compute_files_plan
+
+    plan = compute_files_plan(desired, remote)
+    return sorted({c.key for c in plan.changes if c.action in ("create", "update") and c.key in desired})
+
+
+def resolve_response_targets(
+    api: Api, project: Project, scenarios: Iterable[Scenario], *, local: bool
+) -> dict[str, Target]:
+    """Each scenario's assistant compiled from its YAML, with the ids of what apply manages for it. The
+    files and stores must match the YAML: on the embedded local server replay applies them first (files
+    only), on any other API it refuses with the command to run."""
+    from runner.apply.files_only import chosen_upload, managed_resources
+    from runner.commands.apply import converge
+    from runner.commands.plan import make_plan
+
+    keys = sorted({s.assistant for s in scenarios})
+    desired = {k: desired_assistant(project.root, project.assistants[k]) for k in keys}
+    remote = read_remote(api)
+    stale = stale_files(desired, remote)
+    if stale and local:
+        click.echo(
+            f"arun: the managed files of {', '.join(stale)} differ from the YAML: applying them (files and "
+            "vector stores only) to the embedded local server first",
+            err=True,
+        )
+        converge(
+            api, project.root, make_plan(api, project.root, prune=False, protocol="responses"), prune=False
+        )
+        remote = read_remote(api)
+        stale = stale_files(desired, remote)
+    if stale:
+        raise StaleFiles(
+            f"the managed files or vector stores of {', '.join(stale)} on the API differ from the YAML: replay "
+            "never runs against what the YAML does not say. Run `arun apply --api responses` against the "
+            "same API first, then replay again."
+        )
+    targets = {}
+    for key in keys:
+        want = desired[key]
+        managed = managed_resources(want, remote)
+        assert managed is not None  # nothing is stale
+        labels: dict[str, str] = {}
+        for store_id in managed.vector_store_ids:
+            labels.update(search_labels(remote.stores[store_id].files))
+        for wanted in want.code_files:
+            upload = chosen_upload(key, wanted.short, remote)
+            if upload is not None:
+                labels.setdefault(upload.id, wanted.path)
+        assistant = project.assistants[key]
+        targets[key] = Target(
+            key=key,
+            id="",
+            spec_hash=want.spec_hash,
+            model=assistant.model,
+            search="file_search" in assistant.tool_types,
+            instructions=assistant.instructions,
+            file_labels=labels,
+            assistant=assistant,
+            managed=managed,
+        )
+    return targets

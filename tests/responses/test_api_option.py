@@ -1,4 +1,4 @@
-"""`--api` on validate, plan, apply and replay (and ARUN_API), and what each does on responses today."""
+"""`--api` on validate, plan, apply and replay (and ARUN_API), and what each does on responses."""
 
 from __future__ import annotations
 
@@ -38,7 +38,11 @@ def test_plan_on_responses_shows_the_lints_first(tmp_path: Path) -> None:
     )
 
 
-def test_replay_on_responses_says_it_is_not_there_yet(example_project: Path) -> None:
-    result = CliRunner().invoke(cli, ["-C", str(example_project), "replay", "--api", "responses", "--local"])
-    assert result.exit_code == 1
-    assert "replay --api responses is not available yet" in result.stderr
+def test_replay_on_responses_runs_on_the_embedded_server(example_project: Path) -> None:
+    """ARUN_API picks the protocol; the embedded server gets the managed files applied first."""
+    result = CliRunner().invoke(
+        cli, ["-C", str(example_project), "replay", "--local", "-k", "storm"], env={"ARUN_API": "responses"}
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "applying them (files and vector stores only) to the embedded local server first" in result.stderr
+    assert "1 scenario: 1 passed." in result.stdout

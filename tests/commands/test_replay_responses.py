@@ -1,0 +1,143 @@
+"""arun replay --api responses against the real local server, counted in its access log."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from runner.transcript.io import read_transcript
+
+from ..conftest import REPO, write
+from .conftest import Server
+from .test_replay import arun, serving
+
+STATES = ("conversation", "previous-response", "stateless")
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Server]:
+    with serving(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    for name in ("assistants", "scenarios", "corpus", "prompts", "transcripts"):
+        shutil.copytree(REPO / name, root / name)
+    return root
+
+
+def _expected_requests(golden: Path) -> tuple[int, int]:
+    """From the goldens (recorded on Assistants): (turns, tool rounds that needed arun's outputs). Each model
+    step of function calls is one round, answered in one request."""
+    turns = rounds = 0
+    for path in sorted(golden.rglob("*.yaml")):
+        data = read_transcript(path, path.name)
+        for turn in data["turns"]:
+            turns += 1
+            for step in turn["steps"]:
+                calls = step.get("calls") or []
+                rounds += int(any(c["type"] == "function" for c in calls))
+    return turns, rounds
+
+
+def _not_terminal(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT json_extract(data, '$.status') FROM responses").fetchall()
+    return [s for (s,) in rows if s not in ("completed", "failed", "cancelled", "incomplete")]
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_examples_green_on_responses_and_same_as_the_assistants_goldens(
+    examples: Path, tmp_path: Path, state: str
+) -> None:
+    with serving(tmp_path, f"resp-{state}") as live:
+        assert arun(examples, live, "apply", "--api", "responses", "--yes")[0] == 0
+        mark = live.mark()
+        code, out, err = arun(
+            examples, live, "replay", "--api", "responses", "--state", state, "--compare", "transcripts/"
+        )
+        assert code == 0, out + err
+        assert "6 scenarios: 6 same; no differences." in out
+        requests = live.since(mark)
+        turns, rounds = _expected_requests(examples / "transcripts")
+        assert turns == 10 and rounds == 1  # the examples: 10 turns, one function round (weather-lookup)
+        posts = [p for m, p in requests if m == "POST" and p == "/v1/responses"]
+        assert len(posts) == turns + rounds
+        conversations = [p for m, p in requests if m == "POST" and p == "/v1/conversations"]
+        assert len(conversations) == (6 if state == "conversation" else 0)
+        # No polls, no reads of what was streamed; nothing but the listing replay makes of the managed files.
+        assert not [p for m, p in requests if p.startswith("/v1/responses/") or "/runs" in p]
+        assert not [p for m, p in requests if p.startswith("/v1/assistants") and m != "GET"]
+        data = read_transcript(examples / ".arun/transcripts/travel-helper/weather-lookup.yaml", "t")
+        assert data["api"] == "responses"
+        assert _not_terminal(tmp_path / f"resp-{state}.db") == []
+    if state == "stateless":  # store: false: the server kept no response and no conversation
+        with sqlite3.connect(tmp_path / f"resp-{state}.db") as conn:
+            assert conn.execute("SELECT count(*) FROM responses").fetchone()[0] == 0
+
+
+def test_stale_files_are_refused_on_a_server_and_applied_on_the_embedded_one(
+    examples: Path, live: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = arun(examples, live, "replay", "--api", "responses", "novel-guide/storm-night")
+    assert code != 0
+    assert "differ from the YAML" in err and "arun apply --api responses" in err
+    assert not [p for m, p in live.since(0) if m == "POST"]  # nothing was written
+    assert arun(examples, live, "apply", "--api", "responses", "--yes")[0] == 0
+    chapter = examples / "corpus/harbor-light/02-the-storm.md"
+    chapter.write_text(chapter.read_text() + "\nThe keeper wrote one more line.\n")
+    code, _, err = arun(examples, live, "replay", "--api", "responses", "novel-guide/storm-night")
+    assert code != 0 and "novel-guide" in err and "differ from the YAML" in err
+    # The embedded local server (no --base-url): replay applies the files first.
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ARUN_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    from click.testing import CliRunner
+
+    from runner.cli import cli
+
+    result = CliRunner().invoke(
+        cli, ["-C", str(examples), "replay", "--api", "responses", "novel-guide/"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "applying them (files and vector stores only) to the embedded local server first" in result.stderr
+
+
+def test_state_and_poll_belong_to_their_protocol(examples: Path, live: Server) -> None:
+    code, _, err = arun(examples, live, "replay", "--state", "stateless")
+    assert code != 0 and "--state stateless is for --api responses" in err
+    code, _, err = arun(examples, live, "replay", "--api", "responses", "--poll")
+    assert code != 0 and "always streams" in err
+
+
+def test_timeout_ends_every_response_and_records_the_cut(examples: Path, tmp_path: Path) -> None:
+    with serving(tmp_path, "slow", model_time=3.0) as live:
+        arun(examples, live, "apply", "--api", "responses", "--yes")
+        code, _, _ = arun(
+            examples, live, "replay", "--api", "responses", "math-tutor/seed-jane-doe", "--timeout", "1"
+        )
+        assert code == 1
+        data = read_transcript(examples / ".arun/transcripts/math-tutor/seed-jane-doe.yaml", "t")
+        assert data["result"] == "interrupted"
+        assert data["turns"][0]["run"]["cancelled_by_arun"] == "timeout"
+        assert _not_terminal(tmp_path / "slow.db") == []
+
+
+def test_a_file_search_attachment_has_no_responses_form(examples: Path, live: Server) -> None:
+    write(
+        examples,
+        "scenarios/attached.yaml",
+        "assistant: novel-guide\nturns:\n  - user:\n      text: Read this.\n"
+        "      attachments: [{file: corpus/harbor-light/01-the-keeper.md, tools: [file_search]}]\n",
+    )
+    assert arun(examples, live, "apply", "--api", "responses", "--yes")[0] == 0
+    mark = live.mark()
+    code, _, err = arun(examples, live, "replay", "--api", "responses", "attached")
+    assert code == 2  # replay could not run it (README "Exit codes")
+    assert "scenario attached, turn 1 attaches corpus/harbor-light/01-the-keeper.md for file_search" in err
+    assert live.since(mark) == []  # refused before any request

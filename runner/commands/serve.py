@@ -192,7 +192,7 @@ def run_serve(
             config = uvicorn.Config(
                 app,
                 log_level="warning",
-                lifespan="off",
+                lifespan="on",
                 access_log=False,
                 http=header_timeout_protocol(settings.limits.header_timeout),
             )

@@ -8,6 +8,8 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -221,7 +223,14 @@ def _beta_refusal(header: bytes) -> ApiError | None:
 
 
 def create_app(settings: Settings, backend: Backend | None = None) -> ASGIApp:
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        yield
+        # As the server stops, on its own event loop: the upstream adapter's HTTP client is closed here.
+        await app.state.backend.aclose_model()
+
     app = Starlette(
+        lifespan=lifespan,
         routes=[Mount("/v1", routes=ROUTES)],
         exception_handlers={
             ApiError: _api_error,

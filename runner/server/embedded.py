@@ -97,7 +97,7 @@ class EmbeddedServer:
             host=self._host,
             port=self._port,
             log_level="warning",
-            lifespan="off",
+            lifespan="on",
             access_log=False,
             timeout_graceful_shutdown=2,
             http=header_timeout_protocol(self._settings.limits.header_timeout),

@@ -106,6 +106,9 @@ class Engine:
         # Where code_interpreter code comes from decides how it may run (runner/sim/sandbox.py): the
         # simulator's own code runs on any machine, a real model's only behind the sandbox's boundary.
         self.code_origin: Origin = "simulator" if isinstance(self.model, SimulatedModel) else "model"
+        # The simulator's prompt is checked against max_prompt_tokens here, on the count it uses; any other
+        # model gets the budget in its input and fits its own prompt to it (docs/upstream.md).
+        self.fits_prompt = not isinstance(self.model, SimulatedModel)
         self.bus = Bus()
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
@@ -203,7 +206,11 @@ class Engine:
         while True:
             inp = self._input(run)
             limit = run.get("max_prompt_tokens")
-            if limit is not None and run["_prompt_tokens"] + prompt_tokens(inp) > limit:
+            if (
+                limit is not None
+                and not self.fits_prompt
+                and run["_prompt_tokens"] + prompt_tokens(inp) > limit
+            ):
                 # Checked before the model is asked, from the same deterministic count the simulator uses.
                 self._emit_run(self.runs.finish(run, "incomplete", reason="max_prompt_tokens"))
                 return
@@ -217,8 +224,7 @@ class Engine:
             async for event in events:
                 if isinstance(event, StepStart):
                     if event.kind == "message":
-                        await self._message_step(run, inp, events)
-                        return None
+                        return await self._message_step(run, inp, events)
                     return await self._tool_step(run, inp, events)
                 if isinstance(event, StepDone):
                     # Nothing written: the step did not fit into max_completion_tokens.
@@ -235,7 +241,15 @@ class Engine:
         steps = tuple(step_from_json(s) for s in run["_steps"])
         limit = run.get("max_completion_tokens")
         budget = None if limit is None else limit - run["_completion_tokens"]
-        return replace(model_input(run, messages, steps), max_tokens=budget)
+        prompt_limit = run.get("max_prompt_tokens")
+        prompt_budget = None if prompt_limit is None else prompt_limit - run["_prompt_tokens"]
+        filenames = {}
+        for a in (a for m in messages for a in m.get("attachments") or []):
+            meta = self.runs.store.get("files", a["file_id"])
+            if meta is not None:
+                filenames[a["file_id"]] = meta["filename"]
+        inp = model_input(run, messages, steps, filenames)
+        return replace(inp, max_tokens=budget, max_prompt_tokens=prompt_budget)
 
     def _count(self, run: dict[str, Any], prompt: int, completion: int) -> None:
         run["_prompt_tokens"] += prompt
@@ -358,7 +372,9 @@ class Engine:
 
     async def _message_step(
         self, started: dict[str, Any], inp: ModelInput, events: AsyncGenerator[ModelEvent, None]
-    ) -> None:
+    ) -> dict[str, Any] | None:
+        """A message step; when the model goes on to call tools in the same answer (the seam's message
+        then `StepStart("tool_calls")`), the message is completed and the tool step follows."""
         run: dict[str, Any] | None = started
         assert run is not None
         message = self._new_message(run)
@@ -374,6 +390,15 @@ class Engine:
             if isinstance(event, StepDone):
                 done = event
                 break
+            if isinstance(event, StepStart) and event.kind == "tool_calls":
+                # Text, then tool calls: the message is done (its usage is on the tool step, which
+                # carries the whole answer), and the run goes on with the calls.
+                value = {"value": "".join(written), "annotations": cited}
+                message["content"] = [{"type": "text", "text": value}]
+                self.runs.store.update("messages", message)
+                self.bus.publish(run["id"], "thread.message.completed", streamed(message, "completed"))
+                self._emit_step(run, "thread.run.step.completed", self.runs.steps.complete(step, (0, 0)))
+                return await self._tool_step(run, inp, events)
             if not isinstance(event, TextDelta):
                 continue
             if (run := self._checkpoint(run["id"])) is None:
@@ -381,7 +406,7 @@ class Engine:
                 value = {"value": "".join(written), "annotations": cited}
                 message["content"] = [{"type": "text", "text": value}]
                 self.runs.store.update("messages", message)
-                return
+                return None
             piece: dict[str, Any] = {"value": event.text}
             if not written or event.citations:
                 first = len(cited)
@@ -413,6 +438,7 @@ class Engine:
             self._emit_run(self.runs.finish(run, "incomplete", reason="max_completion_tokens"))
         else:
             self._emit_run(self.runs.finish(run, "completed"))
+        return None
 
     def _new_message(self, run: dict[str, Any]) -> dict[str, Any]:
         # Stored in part 1's shape: answered outside a stream, messages carry no status fields.

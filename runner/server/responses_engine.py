@@ -33,10 +33,12 @@ from runner.server.seam import StoreRetriever
 from runner.server.streaming import Bus, EventStreamResponse
 from runner.sim import (
     CodeInterpreterCall,
+    ContextOverflow,
     FileSearchCall,
     MessageStep,
     Model,
     ModelEvent,
+    ModelFailure,
     ModelInput,
     Sandbox,
     StepDone,
@@ -114,6 +116,19 @@ class ResponseEngine:
             raise  # the server is stopping: start-up recovery ends the response
         except _Stopped:
             events.end()
+        except (ModelFailure, ContextOverflow) as failure:
+            # The model could not answer (an upstream that kept failing, a prompt over its context, a
+            # recorded answer missing): the response fails with what happened, as a run does.
+            log.warning("response %s failed: %s", response["id"], failure)
+            if response["status"] not in ("completed", "failed", "cancelled", "incomplete"):
+                if isinstance(failure, ModelFailure):
+                    error = {"code": failure.code, "message": failure.message}
+                else:
+                    error = {
+                        "code": "server_error",
+                        "message": f"The prompt does not fit the model: {failure}",
+                    }
+                self._finish(response, items, events, "failed", error=error)
         except Exception:
             log.exception("response %s failed inside the engine", response["id"])
             if response["status"] not in ("completed", "failed", "cancelled", "incomplete"):
@@ -168,13 +183,15 @@ class ResponseEngine:
                     return
                 assert isinstance(first, StepStart)
                 if first.kind == "message":
-                    done = await self._message(response, stream, events)
-                    self._count(usage, done.step)
-                    if done.finish == "length":
-                        self._finish(response, items, events, "incomplete", usage, "max_output_tokens")
-                    else:
-                        self._finish(response, items, events, "completed", usage)
-                    return
+                    said = await self._message(response, stream, events)
+                    if said is not None:
+                        self._count(usage, said.step)
+                        if said.finish == "length":
+                            self._finish(response, items, events, "incomplete", usage, "max_output_tokens")
+                        else:
+                            self._finish(response, items, events, "completed", usage)
+                        return
+                    # Text, then tool calls in the same answer: a message item, then the call items.
                 done, written = await self._calls(response, stream, events)
             self._count(usage, done.step)
             assert isinstance(done.step, ToolCallsStep)
@@ -231,7 +248,9 @@ class ResponseEngine:
 
     async def _message(
         self, response: dict[str, Any], stream: AsyncGenerator[ModelEvent, None], events: ResponseEvents
-    ) -> StepDone:
+    ) -> StepDone | None:
+        """A message item; None when the model goes on to call tools (`StepStart("tool_calls")`): the item
+        is then completed and the stream is left at the calls."""
         item: dict[str, Any] = {
             "id": new_id("item_msg"),
             "type": "message",
@@ -246,13 +265,13 @@ class ResponseEngine:
         text = ""
         annotations: list[dict[str, Any]] = []
         async for event in stream:
-            if isinstance(event, StepDone):
-                status = "incomplete" if event.finish == "length" else "completed"
+            if isinstance(event, StepDone) or (isinstance(event, StepStart) and event.kind == "tool_calls"):
+                cut = isinstance(event, StepDone) and event.finish == "length"
                 part = {"type": "output_text", "annotations": annotations, "logprobs": [], "text": text}
                 events.text_done(index, item["id"], part)
-                item.update(status=status, content=[part])
+                item.update(status="incomplete" if cut else "completed", content=[part])
                 events.item_done(index, public_item(item, ()))
-                return event
+                return event if isinstance(event, StepDone) else None
             if not isinstance(event, TextDelta):
                 continue
             self._checkpoint(response)

@@ -84,9 +84,10 @@ def message_text(message: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def to_sim_message(message: Mapping[str, Any]) -> Message:
+def to_sim_message(message: Mapping[str, Any], filenames: Mapping[str, str] | None = None) -> Message:
+    names = filenames or {}
     attachments = tuple(
-        Attachment(a["file_id"], tuple(t["type"] for t in a.get("tools") or []))
+        Attachment(a["file_id"], tuple(t["type"] for t in a.get("tools") or []), names.get(a["file_id"], ""))
         for a in message.get("attachments") or []
     )
     if message["role"] == "assistant":
@@ -105,6 +106,7 @@ def model_input(
     run: Mapping[str, Any],
     messages: list[dict[str, Any]],
     steps: tuple[ToolCallsStep, ...],
+    filenames: Mapping[str, str] | None = None,
 ) -> ModelInput:
     """What the model sees: the run's own settings (resolved against the assistant's at creation),
     the thread's messages after the truncation strategy, and this run's tool steps so far."""
@@ -116,7 +118,9 @@ def model_input(
         tool_choice=run["tool_choice"],
         model=run["model"],
         temperature=run.get("temperature"),
-        messages=tuple(to_sim_message(m) for m in truncate(messages, run.get("truncation_strategy"))),
+        messages=tuple(
+            to_sim_message(m, filenames) for m in truncate(messages, run.get("truncation_strategy"))
+        ),
         steps=steps,
         parallel_tool_calls=bool(run.get("parallel_tool_calls", True)),
         response_format=run.get("response_format"),
@@ -149,12 +153,16 @@ def call_from_json(data: Mapping[str, Any]) -> ToolCall:
 
 
 def step_to_json(step: ToolCallsStep) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "calls": [call_to_json(c) for c in step.calls],
         "usage": [step.usage.prompt_tokens, step.usage.completion_tokens],
     }
+    if step.text:
+        out["text"] = step.text
+    return out
 
 
 def step_from_json(data: Mapping[str, Any]) -> ToolCallsStep:
     prompt, completion = data["usage"]
-    return ToolCallsStep(tuple(call_from_json(c) for c in data["calls"]), Usage(prompt, completion))
+    calls = tuple(call_from_json(c) for c in data["calls"])
+    return ToolCallsStep(calls, Usage(prompt, completion), data.get("text", ""))

@@ -9,6 +9,12 @@ storage: the server maps these to and from its own objects.
     ToolCallDelta(index, kind, name, text) ...   kind "tool_calls": per call, its first delta names it
     StepDone(step, finish)               always last: the whole step with its usage
 
+A real model may write some text and then call tools in one answer ("Let me check..."). That step starts as
+a message and turns into a tool step: `StepStart("message")`, its `TextDelta`s, then `StepStart("tool_calls")`
+and the calls' deltas, and `StepDone` carries a `ToolCallsStep` whose `text` is what was written before the
+calls. The engines show it as the API does: a finished message (Assistants: a `message_creation` step; Responses:
+a message output item), then the tool calls. The simulator never writes such a step.
+
 A step over `ModelInput.max_tokens` stops early with `finish="length"` (a message keeps its longest prefix
 within the budget; a tool step the simulator would not fit is not started: `StepDone` comes alone). The
 model paces its own events (the simulator sleeps to model-time deadlines, a real model streams as it
@@ -29,6 +35,7 @@ ToolChoice = str | Mapping[str, Any]
 class Attachment:
     file_id: str
     tools: tuple[str, ...] = ()
+    filename: str = ""  # the file's name where the caller knows it (a real model is told it)
 
 
 @dataclass(frozen=True)
@@ -82,10 +89,13 @@ class Usage:
 
 @dataclass(frozen=True)
 class ToolCallsStep:
-    """The model asks for tools. All calls of one step have the same kind (functions, or one built-in)."""
+    """The model asks for tools. All calls of one step have the same kind (functions, or one built-in).
+    `text` is a message the model wrote before its calls in the same answer ("" for none); the step's
+    usage covers both."""
 
     calls: tuple[ToolCall, ...]
     usage: Usage = Usage(0, 0)
+    text: str = ""
 
     @property
     def function_calls(self) -> tuple[FunctionCall, ...]:
@@ -150,6 +160,11 @@ class ModelInput:
     steps: tuple[ToolCallsStep, ...] = ()
     parallel_tool_calls: bool = True
     max_tokens: int | None = None  # the completion tokens this step may write; None: no limit
+    # What is left of the run's max_prompt_tokens for this step's prompt (None: no limit). A model that builds
+    # its own prompt (the upstream adapter) drops the oldest thread messages to fit it, and raises
+    # ContextOverflow when the latest alone does not fit; the simulator ignores it (the engine checks the
+    # simulator's own count before asking it).
+    max_prompt_tokens: int | None = None
     # Tool steps of earlier turns, each after the first n `messages` (the Responses API shows them to the
     # model; an Assistants thread does not). The simulator ignores them and does not count them, so that
     # one scenario gets the same answers and usage on both protocols; a real model sees them.

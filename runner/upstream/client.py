@@ -90,7 +90,14 @@ class UpstreamClient:
         )
 
     async def close(self) -> None:
+        """Closes the HTTP connections (the server calls it as it stops, on its own event loop)."""
         await self._http.aclose()
+
+    aclose = close
+
+    @property
+    def closed(self) -> bool:
+        return self._http.is_closed
 
     def shaped(self, body: dict[str, Any]) -> dict[str, Any]:
         """The body as it will be sent to this upstream (unstreamed tool steps where it cannot stream them)."""

@@ -65,6 +65,11 @@ class Recorder:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
 
+    async def aclose(self) -> None:
+        close = getattr(self.upstream, "aclose", None)
+        if close is not None:
+            await close()
+
     async def exchange(self, body: dict[str, Any]) -> AsyncIterator[str]:
         shaped = getattr(self.upstream, "shaped", lambda b: b)(body)
         texts: list[str] = []

@@ -25,6 +25,7 @@ from runner.sim.types import (
     Citation,
     FileSearchCall,
     FunctionCall,
+    Message,
     MessageStep,
     ModelInput,
     ModelStep,
@@ -120,10 +121,8 @@ def step_messages(step: ToolCallsStep, step_index: int) -> list[dict[str, Any]]:
         {"id": i, "type": "function", "function": _call_function(c)}
         for i, c in zip(ids, step.calls, strict=True)
     ]
-    text = (
-        getattr(step, "text", "") or None
-    )  # a message the model wrote before its calls, if the seam has one
-    out: list[dict[str, Any]] = [{"role": "assistant", "content": text, "tool_calls": calls}]
+    # The message the model wrote before its calls in the same answer, if any, goes back with them.
+    out: list[dict[str, Any]] = [{"role": "assistant", "content": step.text or None, "tool_calls": calls}]
     out += [
         {"role": "tool", "tool_call_id": i, "content": _answer(c, step_index)}
         for i, c in zip(ids, step.calls, strict=True)
@@ -131,11 +130,30 @@ def step_messages(step: ToolCallsStep, step_index: int) -> list[dict[str, Any]]:
     return out
 
 
+def attachment_note(message: Message, inp: ModelInput) -> str:
+    """What a model that has no attachments is told about a message's attached files: each file's name and
+    id, and the offered tool that reads it (code_interpreter finds it in /mnt/data under its name)."""
+    if not message.attachments:
+        return ""
+    lines = ["[Files attached to this message:"]
+    for a in message.attachments:
+        name = a.filename or a.file_id
+        uses = []
+        if "file_search" in a.tools and inp.tool("file_search") is not None:
+            uses.append(f"searchable with {bf.FILE_SEARCH}")
+        if "code_interpreter" in a.tools and inp.tool("code_interpreter") is not None:
+            uses.append(f"at /mnt/data/{name} for {bf.CODE_INTERPRETER}")
+        lines.append(f"- {name} ({a.file_id})" + (": " + ", ".join(uses) if uses else ""))
+    return "\n".join(lines) + "]"
+
+
 def history(inp: ModelInput) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = []
     if inp.instructions:
         messages.append({"role": "system", "content": inp.instructions})
-    messages += [{"role": m.role, "content": m.text} for m in inp.messages]
+    for m in inp.messages:
+        note = attachment_note(m, inp)
+        messages.append({"role": m.role, "content": f"{m.text}\n\n{note}" if note else m.text})
     for n, step in enumerate(inp.steps):
         messages += step_messages(step, n)
     return messages
@@ -199,6 +217,45 @@ def build_request(inp: ModelInput, options: RequestOptions) -> dict[str, Any]:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def offered_names(inp: ModelInput) -> tuple[str, ...]:
+    """The function names the upstream model may call: the run's functions and the offered built-ins."""
+    return tuple(str(t["function"]["name"]) for t in upstream_tools(inp.tools))
+
+
+def unknown_answer(name: str, offered: Sequence[str]) -> str:
+    """What the model is told about a call of a function it was not offered (the `role: tool` content)."""
+    choices = ", ".join(offered) if offered else "none"
+    message = f"There is no function named {name!r}. The functions you can call are: {choices}."
+    return json.dumps({"error": message}, ensure_ascii=False)
+
+
+def ask_again_after_unknown(
+    body: Mapping[str, Any],
+    text: str,
+    calls: Sequence[tuple[str, str]],
+    offered: Sequence[str],
+    attempt: int,
+    last: bool,
+) -> dict[str, Any]:
+    """The request that answers an answer whose calls all named functions nobody offered: the same messages,
+    then the model's calls (name, arguments; positional ids) each answered with an error naming the offered
+    functions; with `last`, `tool_choice: "none"` so that the model writes a message."""
+    ids = [f"call_unknown_{attempt}_{k}" for k in range(len(calls))]
+    made = [
+        {"id": i, "type": "function", "function": {"name": n, "arguments": "{}" if malformed(a) else a}}
+        for i, (n, a) in zip(ids, calls, strict=True)
+    ]
+    messages = [*body["messages"], {"role": "assistant", "content": text or None, "tool_calls": made}]
+    messages += [
+        {"role": "tool", "tool_call_id": i, "content": unknown_answer(n, offered)}
+        for i, (n, _) in zip(ids, calls, strict=True)
+    ]
+    out = {**body, "messages": messages}
+    if last:
+        out["tool_choice"] = "none"
+    return out
 
 
 # -- in: the answer -----------------------------------------------------------------------------------
@@ -343,10 +400,11 @@ def malformed(arguments: str) -> bool:
         return True
 
 
-def to_step(answer: Assembly, inp: ModelInput, usage: Usage) -> ModelStep:
-    """The seam's step for a finished answer: its tool calls when it made any, else its message."""
+def to_step(answer: Assembly, inp: ModelInput, usage: Usage, preamble: str = "") -> ModelStep:
+    """The seam's step for a finished answer: its tool calls (after `preamble`, the text the model wrote
+    before them) when it made any, else its message."""
     if answer.calls:
         calls = tuple(tool_call(c.name, c.arguments) for _, c in sorted(answer.calls.items()))
-        return ToolCallsStep(calls, usage)
+        return ToolCallsStep(calls, usage, preamble)
     text = answer.text or answer.refusal
     return MessageStep(text, citations(text, inp.steps), usage)

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from runner.server.faults import Faults
 from runner.transcript.io import read_transcript
 
 from ..conftest import REPO, write
-from .conftest import Server
+from .conftest import TEST_KEY, Server
 from .test_replay import arun, serving
 
 STATES = ("conversation", "previous-response", "stateless")
@@ -141,3 +148,71 @@ def test_a_file_search_attachment_has_no_responses_form(examples: Path, live: Se
     assert code == 2  # replay could not run it (README "Exit codes")
     assert "scenario attached, turn 1 attaches corpus/harbor-light/01-the-keeper.md for file_search" in err
     assert live.since(mark) == []  # refused before any request
+
+
+@pytest.mark.parametrize("state", ["conversation", "stateless"])
+def test_many_scenarios_under_injected_faults(examples: Path, tmp_path: Path, state: str) -> None:
+    (examples / "scenarios/load").mkdir()
+    for index in range(20):
+        for name in ("math-tutor/seed-jane-doe", "travel-helper/weather-lookup", "novel-guide/storm-night"):
+            shutil.copyfile(
+                examples / f"scenarios/{name}.yaml",
+                examples / f"scenarios/load/{name.split('/')[1]}-{index:02d}.yaml",
+            )
+    faults = Faults.parse(
+        ["rate_limit=0.1", "server_error=0.05", "drop_stream=0.1", "run_failed=0.05"], seed=11
+    )
+    with serving(tmp_path, f"faults-{state}", faults=faults) as live:
+        assert arun(examples, live, "apply", "--api", "responses", "--yes")[0] == 0
+        env = {**os.environ, "OPENAI_BASE_URL": live.base_url, "OPENAI_API_KEY": TEST_KEY}
+        command = ["replay", "--api", "responses", "--state", state, "load/", "-j", "8"]
+        done = subprocess.run(
+            [sys.executable, "-m", "runner", "-C", str(examples), *command],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        lines = done.stdout.splitlines()
+        assert lines[-1].startswith("60 scenarios:"), done.stderr
+        results = [read_transcript(p, p.name) for p in (examples / ".arun/transcripts/load").glob("*.yaml")]
+        assert len(results) == 60
+        problems = [r for r in results if r["result"] != "passed"]
+        for data in problems:  # every scenario that did not pass says why: a run that failed twice
+            assert data["result"] in ("failed", "error"), data.get("error")
+            assert any(t["run"].get("reason") for t in data["turns"]), json.dumps(data)[:3000]
+        assert len(problems) < 10
+        assert done.returncode == (1 if problems else 0)
+        statuses = [json.loads(line)["status"] for line in live.log.read_text().splitlines()]
+        assert 429 in statuses and 500 in statuses  # the faults really fired, and were retried through
+        assert _not_terminal(tmp_path / f"faults-{state}.db") == []
+
+
+def test_ctrl_c_ends_every_response_and_exits_130(examples: Path, tmp_path: Path) -> None:
+    with serving(tmp_path, "ctrlc", model_time=3.0) as live:
+        arun(examples, live, "apply", "--api", "responses", "--yes")
+        env = {**os.environ, "OPENAI_BASE_URL": live.base_url, "OPENAI_API_KEY": TEST_KEY}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runner", "-C", str(examples), "replay", "--api", "responses", "-j", "6"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # streamed requests are logged when they end: ask the database
+            with sqlite3.connect(tmp_path / "ctrlc.db") as conn:
+                if conn.execute("SELECT count(*) FROM responses").fetchone()[0] >= 6:
+                    break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=90)
+        assert proc.returncode == 130, err
+        assert (
+            "STOPPED math-tutor/seed-jane-doe (1 turn): turn 1: run cancelled by arun (interrupted (Ctrl-C))"
+            in out
+        )
+        assert _not_terminal(tmp_path / "ctrlc.db") == []
+        data = read_transcript(examples / ".arun/transcripts/math-tutor/follow-up.yaml", "t")
+        assert data["result"] == "interrupted"

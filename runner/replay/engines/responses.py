@@ -39,6 +39,7 @@ STATES = ("conversation", "previous-response", "stateless")
 INCLUDE = (("file_search", "file_search_call.results"), ("code_interpreter", "code_interpreter_call.outputs"))
 TERMINAL = ("completed", "failed", "cancelled", "incomplete")
 SETTLE_SECONDS = 30.0
+STATELESS_TRIES = 3  # sends of one stateless request whose stream broke
 
 
 @dataclass
@@ -59,6 +60,8 @@ class ResponsesTurn:
     responses: list[dict[str, Any]] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)  # by call_id
     retried: int = 0
+    # The last request's new items and the turn's items before it: what a retry sends again.
+    resume: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None
     cancelled_by_arun: str | None = None
     error: str | None = None
 
@@ -155,10 +158,10 @@ class ResponsesEngine:
     def retry_turn(
         self, conv: Conversation, first: ResponsesTurn, settings: dict[str, Any], outputs: Outputs
     ) -> ResponsesTurn:
-        """The turn again from its start: a failed response leaves nothing in the conversation, so the user's
-        message is sent again (and the tool rounds replayed); both tries show in the transcript."""
+        """The failed request again: a failed response leaves nothing in the conversation (or the chain), so
+        its input goes again, and the turn goes on from there; both tries show in the transcript."""
         retry = ResponsesTurn(first.message, list(first.responses), dict(first.outputs), retried=1)
-        self._turn(conv, retry, first.message, settings, outputs)
+        self._turn(conv, retry, first.message, settings, outputs, resume=first.resume)
         return retry
 
     def _turn(
@@ -168,6 +171,7 @@ class ResponsesEngine:
         message: dict[str, Any],
         settings: dict[str, Any],
         outputs: Outputs,
+        resume: tuple[list[dict[str, Any]], list[dict[str, Any]]] | None = None,
     ) -> None:
         turn.message = message
         deadline = time.monotonic() + self.timeout
@@ -189,10 +193,14 @@ class ResponsesEngine:
         if self.state == "conversation" and conv.conversation_id is None:
             created = self.api.call("create a conversation", self.api.client.conversations.create, write=True)
             conv.conversation_id = created.id
+        # `new`: what the next request adds; `sent`: this turn's items so far (stateless mode sends them back,
+        # and keeps them in conv.history once the turn has ended).
         new: list[dict[str, Any]] = [user_item(message)]
-        # Items of this turn not yet in the server's state (stateless: not yet in conv.history).
         sent: list[dict[str, Any]] = []
+        if resume is not None:
+            new, sent = list(resume[0]), list(resume[1])
         while True:
+            turn.resume = (list(new), list(sent))
             request = dict(base)
             if self.state == "conversation":
                 request["conversation"] = conv.conversation_id
@@ -206,6 +214,12 @@ class ResponsesEngine:
                 request["store"] = False
                 request["input"] = [*conv.history, *sent, *new]
             response = self._stream(turn, request, deadline)
+            tries = 1
+            while self._lost(turn, response) and tries < STATELESS_TRIES:
+                # Nothing was stored, so there is nothing to look up and sending it again is safe.
+                turn.responses.pop()
+                response = self._stream(turn, request, deadline)
+                tries += 1
             sent += new
             if self.state == "previous-response" and response.get("status") in ("completed", "incomplete"):
                 conv.previous_id = response["id"]
@@ -268,6 +282,8 @@ class ResponsesEngine:
             with self.stopper.lock:
                 self.stopper.streams.discard(stream)
             stream.close()
+        if current.get("status") not in TERMINAL and turn.cancelled_by_arun is None and self.stopper.reason:
+            turn.cancelled_by_arun = self.stopper.reason  # Ctrl-C closed the stream under us
         if not current.get("id"):
             raise ApiError(f"the stream ended before the response started ({turn.error or 'no events'})")
         if current.get("status") not in TERMINAL:
@@ -278,6 +294,15 @@ class ResponsesEngine:
         self._track(current, live=False)
         turn.responses.append(current)
         return current
+
+    def _lost(self, turn: ResponsesTurn, response: Mapping[str, Any]) -> bool:
+        """An unstored response whose stream broke before its end: it cannot be looked up."""
+        return (
+            self.state == "stateless"
+            and response.get("status") not in TERMINAL
+            and turn.cancelled_by_arun is None
+            and self.stopper.reason is None
+        )
 
     def _settle(self, response: dict[str, Any], request: dict[str, Any], until: float) -> dict[str, Any]:
         """Wait for a stored response to end (it goes on without a listener); an unstored one is gone."""

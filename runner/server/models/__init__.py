@@ -49,5 +49,11 @@ class Backend:
             self.engine.bus,
         )
 
+    async def aclose_model(self) -> None:
+        """Closes what the model holds open (the upstream adapter's HTTP client), as the server stops."""
+        close = getattr(self.engine.model, "aclose", None)
+        if close is not None:
+            await close()
+
     def close(self) -> None:
         self.store.close()

@@ -196,8 +196,10 @@ def assistant_message(step: ModelStep, text: str, ids: Sequence[str], legacy: bo
     if isinstance(step, MessageStep):
         message["content"] = text
     elif legacy:
+        message["content"] = step.text or None
         message["function_call"] = call_function(step.calls[0])
     else:
+        message["content"] = step.text or None  # text a real model wrote before its calls
         message["tool_calls"] = [
             {"id": i, "type": "function", "function": call_function(c)}
             for i, c in zip(ids, step.calls, strict=True)

@@ -38,9 +38,10 @@ def test_make_demo_is_green_with_an_api_key_in_the_environment(tmp_path: Path) -
     root = clone(tmp_path)
     venv = Path(sys.executable).parent.parent  # this interpreter's venv, already installed
     env = {**os.environ, "OPENAI_API_KEY": "made-up-key-without-a-base-url"}
-    env.pop("OPENAI_BASE_URL", None)
+    for name in ("OPENAI_BASE_URL", "MAKEFLAGS", "MAKELEVEL", "MFLAGS"):  # not the outer make's (make test)
+        env.pop(name, None)
     done = subprocess.run(
-        ["make", "-o", f"{venv}/.installed-run", "demo", f"VENV={venv}"],
+        ["make", "--no-print-directory", "-o", f"{venv}/.installed-run", "demo", f"VENV={venv}"],
         cwd=root,
         env=env,
         capture_output=True,

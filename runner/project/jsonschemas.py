@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-
 from runner.project.diagnostics import JsonPath, did_you_mean
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 SIMPLE_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 # Keywords whose values are data, not schemas: a "$ref" key in there is not a reference.
@@ -26,9 +26,14 @@ Problem = tuple[JsonPath, str]
 
 def schema_problems(schema: Any, *, function_parameters: bool = False) -> list[Problem]:
     """Problems of `schema`, each as (path inside the schema, message)."""
-    meta = best_match(Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema))
-    if meta is not None:
-        return [_metaschema_problem(meta)]
+    if not surely_meets_metaschema(schema):
+        # Only here is jsonschema (~60 ms to import) needed: to find and explain the problem, if any.
+        from jsonschema import Draft202012Validator
+        from jsonschema.exceptions import best_match
+
+        meta = best_match(Draft202012Validator(Draft202012Validator.META_SCHEMA).iter_errors(schema))
+        if meta is not None:
+            return [_metaschema_problem(meta)]
     found = [(path, message) for path, message in _reference_problems(schema)]
     if function_parameters:
         kind = schema.get("type") if isinstance(schema, dict) else None
@@ -43,6 +48,85 @@ def schema_problems(schema: Any, *, function_parameters: bool = False) -> list[P
                 )
             )
     return found
+
+
+# The everyday keywords, each with a check of its value that is at least as strict as the 2020-12
+# metaschema's rule for it (formats are not asserted there, so `pattern` and `$ref` need only be text).
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_type(value: Any) -> bool:
+    if isinstance(value, str):
+        return value in SIMPLE_TYPES
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(v, str) and v in SIMPLE_TYPES for v in value)
+        and len(set(value)) == len(value)
+    )
+
+
+def _is_names(value: Any) -> bool:
+    return (
+        isinstance(value, list) and all(isinstance(v, str) for v in value) and len(set(value)) == len(value)
+    )
+
+
+_VALUE_RULES: dict[str, Any] = {
+    "type": _is_type,
+    "required": _is_names,
+    "enum": lambda v: isinstance(v, list),
+    "examples": lambda v: isinstance(v, list),
+    "const": lambda v: True,
+    "default": lambda v: True,
+    "uniqueItems": lambda v: isinstance(v, bool),
+    **dict.fromkeys(("description", "title", "$comment", "format", "pattern", "$ref", "$schema"), _is_text),
+    **dict.fromkeys(("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"), _is_number),
+    **dict.fromkeys(
+        ("minLength", "maxLength", "minItems", "maxItems", "minProperties", "maxProperties"), _is_count
+    ),
+}
+_ONE_SCHEMA = frozenset({"items", "additionalProperties", "not", "propertyNames", "contains"})
+_SCHEMA_LISTS = frozenset({"anyOf", "oneOf", "allOf"})
+_SCHEMA_MAPS = frozenset({"properties", "$defs"})
+
+
+def surely_meets_metaschema(schema: Any, depth: int = 0) -> bool:
+    """True only when `schema` certainly meets the 2020-12 metaschema: made of everyday keywords, each with
+    a value of the right shape. False means "not sure", and jsonschema decides."""
+    if isinstance(schema, bool):
+        return True
+    if not isinstance(schema, dict) or depth > 32:
+        return False
+    for key, value in schema.items():
+        if key in _VALUE_RULES:
+            if not _VALUE_RULES[key](value):
+                return False
+        elif key in _ONE_SCHEMA:
+            if not surely_meets_metaschema(value, depth + 1):
+                return False
+        elif key in _SCHEMA_LISTS:
+            if not isinstance(value, list) or not value:
+                return False
+            if not all(surely_meets_metaschema(v, depth + 1) for v in value):
+                return False
+        elif key in _SCHEMA_MAPS:
+            if not isinstance(value, dict):
+                return False
+            if not all(surely_meets_metaschema(v, depth + 1) for v in value.values()):
+                return False
+        else:
+            return False
+    return True
 
 
 def _metaschema_problem(error: ValidationError) -> Problem:

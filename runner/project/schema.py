@@ -6,13 +6,15 @@ import json
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
-
+from runner.project.checks import conforms
 from runner.project.diagnostics import Diagnostic, JsonPath, did_you_mean
 from runner.project.yamlpos import Document
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import ValidationError
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -32,10 +34,16 @@ def load_schema(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema(name))
 
 
 def schema_diagnostics(doc: Document, name: str) -> list[Diagnostic]:
+    # A file that is fine passes the validator generated from the schema (runner/project/checks), which
+    # costs nothing to load; jsonschema (~60 ms to import) is loaded only to explain a file that is not.
+    if conforms(name, doc.data):
+        return []
     converter = _Converter(doc, load_schema(name))
     found: list[Diagnostic] = []
     for error in _validator(name).iter_errors(doc.data):
@@ -222,6 +230,8 @@ class _Converter:
             for sub in by_branch[chosen]:
                 yield from self.convert(sub)
             return
+        from jsonschema.exceptions import best_match
+
         best = best_match(error.context or [])
         if best is None:  # oneOf matched more than one branch: a schema bug rather than a user mistake
             yield self.doc.diag(path, error.message)

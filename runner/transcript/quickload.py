@@ -1,7 +1,7 @@
 """The fast way to read a transcript that is fine, which is nearly every transcript `diff` reads.
 
-`read_transcript` (io.py) tries this first: libyaml parses and builds the data, and a validator compiled
-from the transcript schema (fastjsonschema: about 15x faster than jsonschema on this schema) checks it.
+`read_transcript` (io.py) tries this first: libyaml parses and builds the data, and the validator generated
+ahead of time from the transcript schema (runner/project/checks; ~15x jsonschema on it) checks it.
 Anything this path is not sure of (a duplicate key, an alias, a merge key, a tag or a key that is not plain
 text, a number that is not finite, nesting past the positional loader's bound, a schema error) makes it
 answer None, and the caller reads the file again the careful way, which finds and reports the problem at its
@@ -11,15 +11,13 @@ accepts, and never words an error itself.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from runner.project.checks import conforms
 from runner.project.yamlpos import _FAST_DEPTH_BOUND, MAX_DEPTH, _nesting_bound
 
 _STR = "tag:yaml.org,2002:str"
@@ -72,28 +70,8 @@ def _plain(value: Any, depth: int = 0) -> bool:
     return True
 
 
-@cache
-def _validator() -> Callable[[Any], Any]:
-    import fastjsonschema
-
-    from runner.project.schema import load_schema
-
-    schema = json.loads(json.dumps(load_schema("transcript")))
-    # The schema uses only keywords that mean the same in draft 7 and 2020-12 (tests/transcript checks the
-    # two validators agree), and fastjsonschema knows draft 7.
-    schema["$schema"] = "http://json-schema.org/draft-07/schema#"
-    validate: Callable[[Any], Any] = fastjsonschema.compile(schema)
-    return validate
-
-
 def is_valid(data: Any) -> bool:
-    import fastjsonschema
-
-    try:
-        _validator()(data)
-    except fastjsonschema.JsonSchemaException:
-        return False
-    return True
+    return conforms("transcript", data)
 
 
 def quick_load(text: str) -> dict[str, Any] | None:

@@ -262,12 +262,14 @@ class ResponsesEngine:
         dropped = False
         try:
             for event in _events(stream):
-                data = event.model_dump(mode="json")
-                if isinstance(data.get("response"), dict):
-                    current = data["response"]
+                # Only the lifecycle events carry the response (its output complete at the end); the
+                # deltas in between are not read, so they are not converted either.
+                kind = getattr(event, "type", "")
+                if getattr(event, "response", None) is not None:
+                    current = event.response.model_dump(mode="json")
                     self._track(current)
-                elif data.get("type") == "error":
-                    turn.error = str(data.get("message") or data)
+                elif kind == "error":
+                    turn.error = str(getattr(event, "message", None) or kind)
                 if current.get("status") in TERMINAL:
                     break
                 if self.stopper.reason is not None or time.monotonic() > deadline:

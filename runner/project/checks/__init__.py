@@ -1,0 +1,53 @@
+"""Validators generated ahead of time from schemas/ (scripts/gen_validators.py), cheap to import.
+
+`conforms(name, data)` says whether `data` is valid against schemas/<name>.schema.json. It is only ever used
+to accept a file quickly: a file it refuses is checked again by jsonschema, whose errors arun explains, so
+the words of every error stay those of the careful path.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+
+class JsonSchemaValueException(ValueError):
+    """Raised by the generated code at the first value that breaks the schema."""
+
+    def __init__(
+        self, message: str, value: Any = None, name: str | None = None, definition: Any = None, rule: Any = None
+    ) -> None:
+        super().__init__(message)
+        self.message, self.value, self.name, self.definition, self.rule = message, value, name, definition, rule
+
+
+class JsonSchemaValuesException(ValueError):
+    """Raised by the generated code with several errors (fastjsonschema's detailed mode; unused here)."""
+
+    def __init__(self, errors: list[JsonSchemaValueException]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors
+
+
+NAMES = ("assistant", "scenario", "transcript")
+
+
+@cache
+def _validate(name: str) -> Callable[[Any], Any]:
+    module = importlib.import_module(f"runner.project.checks._{name}")
+    validate: Callable[[Any], Any] = module.validate
+    return validate
+
+
+def conforms(name: str, data: Any) -> bool:
+    if name not in NAMES:
+        return False
+    try:
+        _validate(name)(data)
+    except (JsonSchemaValueException, JsonSchemaValuesException):
+        return False
+    except (RecursionError, TypeError, ValueError):
+        return False  # whatever the generated code did not foresee: jsonschema decides
+    return True

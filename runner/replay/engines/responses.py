@@ -267,7 +267,6 @@ class ResponsesEngine:
                 kind = getattr(event, "type", "")
                 if getattr(event, "response", None) is not None:
                     current = event.response.model_dump(mode="json")
-                    self._track(current)
                 elif kind == "error":
                     turn.error = str(getattr(event, "message", None) or kind)
                 if current.get("status") in TERMINAL:
@@ -293,7 +292,6 @@ class ResponsesEngine:
                 current = self._settle(current, request, deadline)
             else:
                 current = self._settle(current, request, time.monotonic() + SETTLE_SECONDS)
-        self._track(current, live=False)
         turn.responses.append(current)
         return current
 
@@ -322,10 +320,6 @@ class ResponsesEngine:
             response = fresh.model_dump(mode="json")
         return response
 
-    def _track(self, response: Mapping[str, Any], live: bool | None = None) -> None:
-        alive = response.get("status") not in TERMINAL if live is None else live
-        self.stopper.track("response", response.get("id"), alive)
-
     # The transcript
 
     def render(self, turn: ResponsesTurn, settings: dict[str, Any], ids: Placeholders) -> Rendered:
@@ -341,7 +335,8 @@ class ResponsesEngine:
 
     def cancel_active(self) -> None:
         """Foreground responses cannot be cancelled on the API: replay closes their streams (the runner does)
-        and each worker waits for its stored response to end."""
+        and each worker waits for its stored response to end. So `stopper.active` (the Assistants engine's
+        runs to cancel) never holds a response."""
 
 
 def _as_input(item: Mapping[str, Any]) -> dict[str, Any]:

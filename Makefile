@@ -18,11 +18,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@ $(VENV)/.installed-run
 
-# The example project, on the embedded local server (state in .arun/local.db).
+# The example project, on the embedded local server (state in .arun/local.db), explicitly: an
+# OPENAI_API_KEY or OPENAI_BASE_URL in the environment must not send the demo elsewhere.
 demo: $(VENV)/.installed-run
 	$(ARUN) validate
-	$(ARUN) apply --yes
-	$(ARUN) replay --compare transcripts/
+	$(ARUN) apply --yes --local
+	$(ARUN) replay --local --compare transcripts/
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check runner tests scripts bench

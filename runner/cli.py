@@ -33,6 +33,17 @@ class Context:
         self.cwd = cwd or root
 
 
+# What "arun could not do the job" exits with, per command (README "Exit codes"): replay and diff keep 1
+# for the answer "it failed / it differs" (as pytest and GNU diff), so trouble is 2; plan's 2 means
+# "changes" (as terraform's -detailed-exitcode), so its trouble, like apply's and validate's, is 1.
+EXIT_TROUBLE = {"replay": 2, "diff": 2}
+_COMMAND = "arun.command"
+
+
+def trouble_code(command: str | None) -> int:
+    return EXIT_TROUBLE.get(command or "", EXIT_USER_ERROR)
+
+
 class ArunGroup(click.Group):
     """Maps every outcome to arun's exit codes, the same under `arun` and under click's CliRunner."""
 
@@ -45,12 +56,20 @@ class ArunGroup(click.Group):
             exc.exit_code = EXIT_USER_ERROR  # type: ignore[misc]  # an instance override, on purpose
             raise
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name, command, rest = super().resolve_command(ctx, args)
+        ctx.meta[_COMMAND] = command.name if command is not None else name
+        return name, command, rest
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except click.UsageError as exc:
-            # Usage mistakes are user errors like any other: exit 1, so 2 only ever means "plan has changes".
-            exc.exit_code = EXIT_USER_ERROR  # type: ignore[misc]  # an instance override, on purpose
+            # A usage mistake is "could not do the job": 2 for replay and diff, 1 elsewhere (never plan's
+            # "changes").
+            exc.exit_code = trouble_code(ctx.meta.get(_COMMAND))  # type: ignore[misc]  # on purpose
             raise
         except (click.exceptions.Exit, click.ClickException):
             raise
@@ -59,7 +78,8 @@ class ArunGroup(click.Group):
             ctx.exit(EXIT_INTERRUPTED)
         except RunnerError as exc:
             click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
+            code = exc.exit_code
+            ctx.exit(code if code is not None else trouble_code(ctx.meta.get(_COMMAND)))
         except Exception as exc:
             if _debug_requested(ctx):
                 click.echo(traceback.format_exc(), err=True, nl=False)
@@ -311,7 +331,8 @@ def apply(
 @click.option(
     "--update-golden",
     is_flag=True,
-    help="Then copy the transcripts into transcripts/ (or --compare DIR), removing orphans.",
+    help="Then copy the replayed scenarios' transcripts into transcripts/ (or --compare DIR); orphans are "
+    "removed only when every scenario (of the shard) was replayed; interrupted ones are never copied.",
 )
 @click.option("--force", is_flag=True, help="Let --update-golden run when CI is set.")
 @click.option(
@@ -325,6 +346,13 @@ def apply(
     "--allow-python-handlers",
     is_flag=True,
     help="Run tool-output handlers ({python: module:function}) from modules inside the project.",
+)
+@click.option(
+    "--model-time",
+    type=click.FloatRange(0, 60),
+    metavar="S",
+    help="On the embedded server: simulated seconds per model step, to watch replies stream "
+    "(default: ARUN_MODEL_TIME, else 0, the machine's speed).",
 )
 @click.pass_obj
 def replay(
@@ -351,13 +379,17 @@ def replay(
     text_similarity: float | None,
     allow_orphans: bool,
     allow_python_handlers: bool,
+    model_time: float | None,
 ) -> int:
     """Replay scenarios through threads and runs, check their expectations, write one transcript each.
 
     One thread per scenario and one streamed run per turn (one request per turn, one more per tool
     round). SCENARIOS are names (`math-tutor/seed-jane-doe`) or folders (`math-tutor/`); default all.
-    Every run ends terminal or is cancelled by arun, Ctrl-C included. Exits 0 when every expectation
-    holds (and, with --compare, the transcripts match), 1 otherwise.
+    Every run ends terminal or is cancelled by arun, Ctrl-C included. The output folder holds this
+    replay's transcripts only. An assistant that differs from its YAML is applied first on the embedded
+    server and refused elsewhere. Exits 0 when every expectation holds (and, with --compare, the
+    transcripts match), 1 on a failure or difference, 2 when arun could not do the job, 5 when the
+    names or -k match no scenario.
 
     \b
     Example:
@@ -389,7 +421,7 @@ def replay(
         allow_orphans=allow_orphans,
         allow_python_handlers=allow_python_handlers,
     )
-    return run_replay(obj.root, ApiOptions(base_url, api_key, local, api), options)
+    return run_replay(obj.root, ApiOptions(base_url, api_key, local, api, model_time), options)
 
 
 @cli.command()
@@ -436,7 +468,8 @@ def diff(
     Everything compares except token usage, the assistant's spec hash and the protocol (shown as
     context; --include compares them); structure (statuses, tool calls and their JSON arguments,
     expectation outcomes) exactly, reply text exactly unless --text-similarity allows a tolerance.
-    Exits 0 when the sets match, 1 when they differ (a scenario changed, is new, or lost its golden).
+    Exits 0 when the sets match, 1 when they differ (a scenario changed, is new, or lost its golden),
+    2 on trouble (a folder missing, a file that is not a transcript, a usage mistake).
 
     \b
     Example:
@@ -624,5 +657,5 @@ def _exit_with(ctx: click.Context, result: Any, **_: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Console entry point: exit 0/1/2 from commands, 1 for user errors, 3 for bugs, 130 on Ctrl-C."""
+    """Console entry point: each command's codes (README "Exit codes"), 3 for bugs, 130 on Ctrl-C."""
     cli.main(args=None if argv is None else list(argv), prog_name="arun")

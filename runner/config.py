@@ -17,6 +17,7 @@ from runner.errors import ConfigError, HostedApiGone
 
 HOSTED_API_HOST = "api.openai.com"
 DEFAULT_LOCAL_DB = Path(".arun") / "local.db"
+MODEL_TIME_VAR = "ARUN_MODEL_TIME"
 # Sent to servers that need no key: the SDK insists on one.
 NO_KEY = "arun-no-key"
 
@@ -50,6 +51,9 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     local_db: Path = DEFAULT_LOCAL_DB
     source: str = "default"
+    # The embedded server's simulated seconds per model step: 0 runs at the machine's speed; ARUN_MODEL_TIME
+    # or replay's --model-time set one to watch replies stream (docs/replay.md).
+    model_time: float = 0.0
 
     def __repr__(self) -> str:
         key = "set" if self.api_key else "unset"
@@ -99,14 +103,16 @@ def resolve_settings(
     api_key: str | None = None,
     local: bool = False,
     local_db: Path | None = None,
+    model_time: float | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     env = read_environment(root, environ)
     db = local_db or root / DEFAULT_LOCAL_DB
+    pace = model_time if model_time is not None else _model_time(env)
     if local:
         if base_url:
             raise ConfigError("--local and --base-url contradict each other: use one of them")
-        return Settings(Backend.LOCAL, local_db=db, source="--local")
+        return Settings(Backend.LOCAL, local_db=db, source="--local", model_time=pace)
     if base_url:
         url, source = base_url, "--base-url"
     elif env.get("OPENAI_BASE_URL"):
@@ -121,4 +127,20 @@ def resolve_settings(
     if key:
         # A key and no base URL used to mean api.openai.com; its Assistants API is gone.
         raise HostedApiGone(HOSTED_GONE_MESSAGE)
-    return Settings(Backend.LOCAL, local_db=db, source="default")
+    return Settings(Backend.LOCAL, local_db=db, source="default", model_time=pace)
+
+
+def _model_time(env: Mapping[str, str]) -> float:
+    text = env.get(MODEL_TIME_VAR, "").strip()
+    if not text:
+        return 0.0
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60:
+        raise ConfigError(
+            f"{MODEL_TIME_VAR}={text!r} is not a number of seconds between 0 and 60 "
+            "(the embedded server's simulated time per model step, e.g. 0.5)"
+        )
+    return value

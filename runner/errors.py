@@ -4,9 +4,18 @@ from __future__ import annotations
 
 
 class RunnerError(Exception):
-    """A problem the user can fix; its message says what happened, where, and what to do."""
+    """A problem the user can fix; its message says what happened, where, and what to do.
 
-    exit_code = 1
+    Its exit code is the command's own code for "could not do the job" (runner.cli: 2 for replay and diff,
+    1 for the others) unless a subclass names one."""
+
+    exit_code: int | None = None
+
+
+class NothingSelected(RunnerError):
+    """The user's own selection (names, -k) matched no scenario: exit 5, as pytest."""
+
+    exit_code = 5
 
 
 class ConfigError(RunnerError):

@@ -38,6 +38,7 @@ class Api:
     backoff: float = 0.25
     counter: Counter = field(default_factory=Counter)
     sleep: Callable[[float], None] = time.sleep
+    local: bool = False  # the embedded server: the user's private sandbox (replay may apply there)
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, write: bool = False, **kwargs: Any) -> T:
         delay = self.backoff
@@ -115,15 +116,16 @@ def open_api(settings: Settings, *, announce: bool = True) -> Iterator[Api]:
     """An Api for the configured backend; the embedded server lives exactly as long as the block."""
     if settings.backend is Backend.LOCAL:
         from runner.server.embedded import EmbeddedServer
+        from runner.server.engine import RunSettings
 
         db = Path(settings.local_db)
         db.parent.mkdir(parents=True, exist_ok=True)
-        with EmbeddedServer(db) as server:
+        with EmbeddedServer(db, runs=RunSettings(model_time=settings.model_time)) as server:
             if announce:
                 click.echo(f"arun: using the embedded local server (state in {settings.local_db})", err=True)
             client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
             try:
-                yield Api(client, server.base_url)
+                yield Api(client, server.base_url, local=True)
             finally:
                 client.close()
         return

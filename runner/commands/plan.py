@@ -27,11 +27,18 @@ class ApiOptions:
     api_key: str | None = None
     local: bool = False
     api: str = "assistants"  # or "responses" (docs/responses.md)
+    model_time: float | None = None  # the embedded server's; None: ARUN_MODEL_TIME, else 0
 
     def settings(self, root: Path) -> Settings:
         from runner.config import resolve_settings
 
-        return resolve_settings(root, base_url=self.base_url, api_key=self.api_key, local=self.local)
+        return resolve_settings(
+            root,
+            base_url=self.base_url,
+            api_key=self.api_key,
+            local=self.local,
+            model_time=self.model_time,
+        )
 
 
 def check_assistants(root: Path) -> None:

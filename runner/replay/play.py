@@ -149,6 +149,13 @@ def play(
         turns.append(entry)
         usage.append({"turn": turn.index + 1, **state.usage})
         failures.extend(turn_failures)
+        if state.retried and state.status == "failed":
+            reason = state.failure_code or "failed"
+            result, error = (
+                "error",
+                f"turn {turn.index + 1}: no answer: the run failed again after a retry ({reason})",
+            )
+            break
         if stopped:
             result, error = (
                 "interrupted",

@@ -54,7 +54,8 @@ def junit_cases(results: Sequence[tuple[str, Outcome]]) -> list[Case]:
             if outcome.failures
             else outcome.result
         )
-        cases.append(Case(name, "arun.replay", failure, "\n".join(outcome.failures), outcome.seconds))
+        error = outcome.result in ("error", "interrupted")
+        cases.append(Case(name, "arun.replay", failure, "\n".join(outcome.failures), outcome.seconds, error))
     return cases
 
 
@@ -73,7 +74,9 @@ def markdown(results: Sequence[tuple[str, Outcome]], line: str) -> str:
     return "\n".join(rows) + "\n"
 
 
-def as_json(results: Sequence[tuple[str, Outcome]], requests: int) -> str:
+def as_json(
+    results: Sequence[tuple[str, Outcome]], requests: int, extra: dict[str, Any] | None = None
+) -> str:
     report: dict[str, Any] = {
         "passed": all(o.result == "passed" for _, o in results),
         "counts": counts(results),
@@ -82,17 +85,6 @@ def as_json(results: Sequence[tuple[str, Outcome]], requests: int) -> str:
             {"name": n, "result": o.result, "failures": o.failures, "seconds": round(o.seconds, 3)}
             for n, o in results
         ],
+        **(extra or {}),
     }
     return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
-
-
-def table(results: Sequence[tuple[str, Outcome]]) -> str:
-    """A summary table for a terminal: one row per scenario with its result, turns and wall time."""
-    rows = [("scenario", "result", "turns", "seconds")]
-    rows += [(n, o.result, str(len(o.data["turns"])), f"{o.seconds:.1f}") for n, o in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = [
-        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}" for r in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n"

@@ -10,19 +10,28 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import click
 
 from runner.api.session import Api
-from runner.errors import RunnerError
+from runner.errors import NothingSelected
 from runner.project.models import Project, Scenario
 from runner.replay.engines.base import Engine
 from runner.replay.handlers import Handlers
 from runner.replay.play import Outcome, Target, play
 from runner.transcript.io import write_transcript
+
+
+class Reporter(Protocol):
+    """What run_all tells as it goes (runner.replay.progress.Progress)."""
+
+    def done(self, name: str, outcome: Outcome) -> None: ...
+
+    def tick(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -43,17 +52,25 @@ def select(project: Project, selection: Selection) -> list[Scenario]:
     wanted = [_normalised(g) for g in selection.names]
     for given, name in zip(selection.names, wanted, strict=True):
         if not any(n == name or n.startswith(name + "/") for n in known):
-            raise RunnerError(f"no scenario {given!r}: scenarios are named by their path under scenarios/")
-    chosen = []
+            raise NothingSelected(
+                f"no scenario {given!r}: scenarios are named by their path under scenarios/ without .yaml "
+                "(`math-tutor/seed-jane-doe`) or by a folder (`math-tutor/`)"
+            )
+    matched = []
     for name in known:
         if wanted and not any(name == w or name.startswith(w + "/") for w in wanted):
             continue
         if selection.pattern and not (selection.pattern in name or fnmatch.fnmatch(name, selection.pattern)):
             continue
-        if selection.owns is not None and not selection.owns(name):
-            continue
-        chosen.append(project.scenarios[name])
-    return chosen
+        matched.append(project.scenarios[name])
+    if not matched and selection.pattern:
+        among = f" among {', '.join(selection.names)}" if selection.names else ""
+        raise NothingSelected(
+            f"-k {selection.pattern!r} matches no scenario{among}: it matches a part of a scenario's name "
+            "or the whole name as a glob"
+        )
+    # A shard that owns none of them is not the user's mistake (a small project in a wide CI matrix).
+    return [s for s in matched if selection.owns is None or selection.owns(s.name)]
 
 
 def transcript_name(scenario: Scenario, repeat: int, index: int) -> str:
@@ -68,28 +85,34 @@ def run_all(
     attachments: dict[str, str],
     out_dir: Path,
     workers: int,
-    progress: Callable[[str, Outcome], None],
+    progress: Reporter,
     handlers: Handlers | None = None,
 ) -> list[tuple[str, Outcome]]:
     stopper = engine.stopper
     results: dict[str, Outcome] = {}
 
-    def one(name: str, scenario: Scenario) -> Outcome:
+    def one(name: str, scenario: Scenario) -> Outcome | None:
+        if stopper.reason is not None:
+            return None  # never started: no transcript, not in the results
         start = time.perf_counter()
         outcome = play(engine, scenario, targets[scenario.assistant], attachments, handlers)
         outcome.seconds = time.perf_counter() - start
+        if outcome.result == "interrupted" and not outcome.data["turns"]:
+            return None  # stopped before its first run began
         write_transcript(out_dir / f"{name}.yaml", outcome.data)
         return outcome
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="arun-replay")
-    pending: dict[Future[Outcome], str] = {}
-    finished: queue.SimpleQueue[Future[Outcome]] = queue.SimpleQueue()
+    pending: dict[Future[Outcome | None], str] = {}
+    finished: queue.SimpleQueue[Future[Outcome | None]] = queue.SimpleQueue()
 
-    def collect(futures: list[Future[Outcome]]) -> None:
+    def collect(futures: list[Future[Outcome | None]]) -> None:
         for future in futures:
             name = pending.pop(future)
-            results[name] = future.result()
-            progress(name, results[name])
+            outcome = future.result()
+            if outcome is not None:
+                results[name] = outcome
+                progress.done(name, outcome)
 
     with _ctrl_c_as_flag() as interrupted:
         try:
@@ -100,10 +123,9 @@ def run_all(
             # Each finished future is handed over once, so collecting costs the same for the 10,000th
             # scenario as for the first (waiting on every pending future per finish was quadratic).
             while pending and not interrupted.is_set():
-                try:
+                with suppress(queue.Empty):
                     collect([finished.get(timeout=0.2)])
-                except queue.Empty:
-                    continue
+                progress.tick()
             if interrupted.is_set():
                 click.echo(
                     "Stopping: cancelling the active runs (Ctrl-C again quits without waiting).", err=True

@@ -11,11 +11,12 @@ import click
 
 from runner.api.session import Api
 from runner.apply.desired import SHORT_HASH, DesiredAssistant, desired_assistant
-from runner.apply.remote import RemoteState, read_assistants, read_remote
+from runner.apply.remote import RemoteAssistant, RemoteState, read_assistants, read_remote
 from runner.errors import RunnerError
 from runner.project.models import Project, Scenario
 from runner.replay.labels import file_labels, search_labels
 from runner.replay.play import Target
+from runner.replay.uptodate import OnStale, Stale, refuse
 
 ATTACHMENT_MARK = "arun-replay"
 
@@ -24,24 +25,26 @@ class StaleFiles(RunnerError):
     """The managed files or vector stores on the API differ from the YAML, and replay may not apply them."""
 
 
-def resolve_targets(api: Api, project: Project, scenarios: Iterable[Scenario]) -> dict[str, Target]:
+def resolve_targets(
+    api: Api, project: Project, scenarios: Iterable[Scenario], on_stale: OnStale | None = None
+) -> dict[str, Target]:
+    """The scenarios' assistants on the API. One that is missing or differs from its YAML goes to
+    `on_stale` (runner.replay.uptodate: apply first on the embedded server, refuse elsewhere), which
+    raises or brings the API up to date; it is then read again and must match."""
     keys = sorted({s.assistant for s in scenarios})
-    managed, _ = read_assistants(api)
-    missing = [k for k in keys if k not in managed]
-    if missing:
-        names = ", ".join(missing)
-        raise RunnerError(
-            f"assistant(s) {names} not found on the API (as arun-managed): run `arun apply` first"
-        )
     desired = {k: desired_assistant(project.root, project.assistants[k]) for k in keys}
+    managed, _ = read_assistants(api)
+    stale = _stale(keys, desired, managed)
+    if stale:
+        (on_stale or (lambda found: refuse(found, api.base_url)))(stale)
+        managed, _ = read_assistants(api)
+        still = _stale(keys, desired, managed)
+        if still:
+            raise RunnerError(f"{still.describe()} even after bringing the API up to date")
     labels = {k: file_labels(api, managed[k][0], desired[k]) for k in keys}
     targets = {}
     for key in keys:
         remote = managed[key][0]
-        if remote.spec_hash != desired[key].spec_hash:
-            click.echo(
-                f"arun: warning: assistant {key} on the API differs from its YAML; run `arun apply`", err=True
-            )
         assistant = project.assistants[key]
         search = "file_search" in assistant.tool_types
         targets[key] = Target(
@@ -54,6 +57,15 @@ def resolve_targets(api: Api, project: Project, scenarios: Iterable[Scenario]) -
             file_labels=labels[key],
         )
     return targets
+
+
+def _stale(
+    keys: list[str], desired: dict[str, DesiredAssistant], managed: dict[str, list[RemoteAssistant]]
+) -> Stale:
+    return Stale(
+        missing=tuple(k for k in keys if k not in managed),
+        differ=tuple(k for k in keys if k in managed and managed[k][0].spec_hash != desired[k].spec_hash),
+    )
 
 
 @contextmanager

@@ -2,14 +2,19 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import openai
 import pytest
+from click.testing import CliRunner
 
+from runner.cli import cli
 from runner.server.embedded import EmbeddedServer
+from runner.server.engine import RunSettings
 
 from ..conftest import REPO
 
@@ -57,3 +62,50 @@ def project(tmp_path: Path) -> Path:
     for name in ("assistants", "corpus", "prompts"):
         shutil.copytree(REPO / name, root / name)
     return root
+
+
+@contextmanager
+def serving(tmp_path: Path, name: str = "server", **runs: object) -> Iterator[Server]:
+    """The local server on a loopback port with tiny model time, an access log, and an SDK client."""
+    log = tmp_path / f"{name}.jsonl"
+    settings = RunSettings(**{"model_time": 0.01, **runs})  # type: ignore[arg-type]
+    with (
+        log.open("a", encoding="utf-8") as handle,
+        EmbeddedServer(tmp_path / f"{name}.db", TEST_KEY, access_log=handle, runs=settings) as server,
+    ):
+        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+        yield Server(server.base_url, TEST_KEY, log, client)
+        client.close()
+
+
+@pytest.fixture
+def live(tmp_path: Path) -> Iterator[Server]:
+    with serving(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    for name in ("assistants", "scenarios", "corpus", "prompts"):
+        shutil.copytree(REPO / name, root / name)
+    return root
+
+
+def arun(root: Path, server: Server, *args: str) -> tuple[int, str, str]:
+    command, *rest = args
+    result = CliRunner().invoke(
+        cli, ["-C", str(root), command, *server.cli_args(), *rest], catch_exceptions=False
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def active_runs(db: Path, client: openai.OpenAI | None = None) -> list[str]:
+    """Runs the server holds that are not terminal. With a client, each is asked for over the API."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT thread_id, id, json_extract(data, '$.status') FROM runs").fetchall()
+    if client is None:
+        states = [status for _, _, status in rows]
+    else:
+        states = [client.beta.threads.runs.retrieve(run, thread_id=thread).status for thread, run, _ in rows]
+    return [s for s in states if s not in ("completed", "failed", "cancelled", "expired", "incomplete")]

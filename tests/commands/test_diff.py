@@ -174,14 +174,14 @@ def test_header_and_whole_turn_changes(sets: tuple[Path, Path]) -> None:
     assert "  turn 2 (user: '검산도 해 주세요.'):\n" in out
 
 
-def test_bad_inputs_are_user_errors(sets: tuple[Path, Path], tmp_path: Path) -> None:
+def test_bad_inputs_are_trouble_exit_2(sets: tuple[Path, Path], tmp_path: Path) -> None:
     golden, new = sets
     code, _, err = diff(str(golden), str(tmp_path / "missing"))
-    assert code == 1
+    assert code == 2
     assert err == f"Error: NEW {tmp_path / 'missing'} is not a folder of transcripts\n"
     (new / "other.yaml").write_text("transcript: 3\n")
     code, _, err = diff(str(golden), str(new))
-    assert code == 1
+    assert code == 2
     assert err.startswith(f"Error: {new / 'other.yaml'} is not a valid transcript:\n")
     assert "transcript: expected 2, got 3" in err
 
@@ -189,5 +189,5 @@ def test_bad_inputs_are_user_errors(sets: tuple[Path, Path], tmp_path: Path) -> 
 def test_text_similarity_must_be_a_fraction(sets: tuple[Path, Path]) -> None:
     golden, new = sets
     code, _, err = diff(str(golden), str(new), "--text-similarity", "1.5")
-    assert code == 1
+    assert code == 2
     assert "--text-similarity" in err

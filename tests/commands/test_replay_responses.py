@@ -145,7 +145,7 @@ def test_a_file_search_attachment_has_no_responses_form(examples: Path, live: Se
     assert arun(examples, live, "apply", "--api", "responses", "--yes")[0] == 0
     mark = live.mark()
     code, _, err = arun(examples, live, "replay", "--api", "responses", "attached")
-    assert code == 1
+    assert code == 2  # replay could not run it (README "Exit codes")
     assert "scenario attached, turn 1 attaches corpus/harbor-light/01-the-keeper.md for file_search" in err
     assert live.since(mark) == []  # refused before any request
 

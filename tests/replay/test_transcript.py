@@ -188,19 +188,3 @@ def test_additional_instructions_fold_into_instructions_for_create_thread_and_ru
         "instructions": "A\n\nB"
     }
     assert fold_additional({"additional_instructions": "B"}, None) == {"instructions": "B"}
-
-
-def test_summary_table() -> None:
-    from runner.replay.play import Outcome
-    from runner.replay.report import table
-
-    results = [
-        ("math-tutor/seed", Outcome("math-tutor/seed", {"result": "passed", "turns": [{}]}, [], 1.25)),
-        ("b", Outcome("b", {"result": "failed", "turns": [{}, {}, {}]}, ["turn 1: x"], 12.0)),
-    ]
-    assert table(results) == (
-        "scenario         result  turns  seconds\n"
-        "---------------  ------  -----  -------\n"
-        "math-tutor/seed  passed      1      1.2\n"
-        "b                failed      3     12.0\n"
-    )

@@ -83,19 +83,29 @@ class AssistantsEngine:
         )
 
     def cancel_active(self) -> None:
+        """Ctrl-C: send each active run's cancel once (the workers then only wait for it), and say what
+        really happened: a cancel the API refused because the run had ended meanwhile is no failure."""
         with self.stopper.lock:
             active = dict(self.stopper.active)
+        runs: Any = self.api.client.beta.threads.runs
+        sent, failed = 0, []
         for run_id, thread_id in active.items():
+            if not self.stopper.claim(run_id):
+                continue
             try:
-                self.api.call(
-                    "cancel a run",
-                    self.api.client.beta.threads.runs.cancel,
-                    run_id,
-                    thread_id=thread_id,
-                    write=True,
-                )
+                self.api.call("cancel a run", runs.cancel, run_id, thread_id=thread_id, write=True)
+                sent += 1
             except RunnerError as exc:
-                click.echo(f"arun: could not cancel {run_id}: {exc}", err=True)
+                try:
+                    status = self.api.call("look up a run", runs.retrieve, run_id, thread_id=thread_id).status
+                except RunnerError:
+                    status = None
+                if status not in TERMINAL:
+                    failed.append(f"arun: could not cancel {run_id}: {exc}")
+        if sent:
+            click.echo(f"arun: cancelled {sent} active run{'s' if sent != 1 else ''}.", err=True)
+        for line in failed:
+            click.echo(line, err=True)
 
     # One turn
 
@@ -243,15 +253,17 @@ class AssistantsEngine:
         """Cancel an active run and wait (briefly) until the API says it is terminal."""
         state.cancelled_by_arun = why
         runs: Any = self.api.client.beta.threads.runs
-        try:
-            state.see_run(
-                self.api.call(
-                    "cancel a run", runs.cancel, state.run_id, thread_id=state.thread_id, write=True
-                ).model_dump(mode="json")
-            )
-        except ApiError as exc:
-            if "400" not in str(exc):  # 400: it ended meanwhile, which is what we wanted
-                raise
+        assert state.run_id is not None
+        if self.stopper.claim(state.run_id):  # Ctrl-C's cancel may have been sent already: not twice
+            try:
+                state.see_run(
+                    self.api.call(
+                        "cancel a run", runs.cancel, state.run_id, thread_id=state.thread_id, write=True
+                    ).model_dump(mode="json")
+                )
+            except ApiError as exc:
+                if "400" not in str(exc):  # 400: it ended meanwhile, which is what we wanted
+                    raise
         settle = time.monotonic() + 30
         while state.status not in TERMINAL and time.monotonic() < settle:
             time.sleep(0.05)

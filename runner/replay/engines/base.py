@@ -33,6 +33,15 @@ class Stopper:
     active: dict[str, str] = field(default_factory=dict)  # run id -> thread id (or "" where none)
     streams: set[Any] = field(default_factory=set)  # open event streams, closed to unblock their readers
     lock: threading.Lock = field(default_factory=threading.Lock)
+    cancelling: set[str] = field(default_factory=set)  # runs whose cancel was sent: once per run
+
+    def claim(self, run_id: str) -> bool:
+        """True for the one caller that should send this run's cancel; the others only wait for it."""
+        with self.lock:
+            if run_id in self.cancelling:
+                return False
+            self.cancelling.add(run_id)
+            return True
 
     def close_streams(self) -> None:
         with self.lock:

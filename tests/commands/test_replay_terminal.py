@@ -1,0 +1,98 @@
+"""Replay as a process: Ctrl-C (one cancel per run, transcripts only for what started) and the live
+counter on a real terminal (a pty)."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from runner.replay.outdir import MARKER
+from runner.transcript.io import read_transcript
+
+from .conftest import TEST_KEY, active_runs, arun, serving
+
+
+def test_ctrl_c_cancels_each_run_once_and_writes_only_the_scenarios_that_started(
+    examples: Path, tmp_path: Path
+) -> None:
+    with serving(tmp_path, "ctrlc", model_time=5.0) as live:
+        arun(examples, live, "apply", "--yes")
+        env = {**os.environ, "OPENAI_BASE_URL": live.base_url, "OPENAI_API_KEY": TEST_KEY}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "runner", "-C", str(examples), "replay", "-j", "2"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        db = tmp_path / "ctrlc.db"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with sqlite3.connect(db) as conn:
+                if conn.execute("SELECT count(*) FROM runs").fetchone()[0] >= 2:
+                    break
+            time.sleep(0.05)
+        time.sleep(0.3)  # let the run ids reach the client
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "could not cancel" not in err
+        assert active_runs(db, live.client) == []
+        with sqlite3.connect(db) as conn:
+            runs = [row[0] for row in conn.execute("SELECT id FROM runs")]
+        assert len(runs) == 2  # the other four scenarios never started
+        cancels = [str(r["path"]) for r in live.requests() if str(r["path"]).endswith("/cancel")]
+        assert sorted(p.split("/")[5] for p in cancels) == sorted(runs)  # each run cancelled once
+    folder = examples / ".arun/transcripts"
+    written = sorted(p for p in folder.rglob("*.yaml"))
+    assert len(written) == 2 and (folder / MARKER).is_file()
+    assert all(read_transcript(p, p.name)["result"] == "interrupted" for p in written)
+
+
+def _read_all(fd: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> bytes:
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # the other side closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+        elif proc.poll() is not None:
+            break
+    return b"".join(chunks)
+
+
+def test_a_terminal_gets_a_live_counter_and_no_line_per_passing_scenario(examples: Path) -> None:
+    main, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner", "-C", str(examples), "replay", "--local", "-j", "2"],
+        env=env,
+        stdout=child,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    os.close(child)
+    try:
+        text = _read_all(main, proc).decode("utf-8")
+    finally:
+        os.close(main)
+    assert proc.wait(timeout=60) == 0
+    assert "PASS " not in text
+    frames = [f.split(" ", 3)[:3] for f in text.split("\r\x1b[K") if f.startswith("[")]
+    assert frames[-1] == ["[6/6]", "6", "passed"]
+    done = [int(f[0][1:].split("/")[0]) for f in frames]
+    assert done == sorted(done) and set(range(1, 7)) <= set(done)  # one line, counting up
+    assert text.split("\r\x1b[K")[-1].startswith("6 scenarios: 6 passed.")  # the counter cleared

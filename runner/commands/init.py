@@ -109,8 +109,7 @@ def run_init(target: Path) -> int:
     click.echo(f"\nA new arun project in {where}. Next:")
     steps = [] if here else [f"cd {target}"]
     steps += [
-        "arun apply --yes             # creates the assistant on the embedded local server",
-        "arun replay                  # replays the scenario there",
+        "arun replay                  # creates the assistant on the embedded local server, replays the scenario",
         "arun replay --update-golden  # keeps its transcript as the golden in transcripts/",
         "git add . && git commit      # the workflow in .github/ compares replays with the goldens",
     ]

@@ -41,8 +41,7 @@ def test_a_new_project_validates_applies_and_replays_green(tmp_path: Path) -> No
     assert out == "".join(f"created  {rel}\n" for rel in WRITTEN) + (
         f"\nA new arun project in {target}. Next:\n"
         f"  cd {target}\n"
-        "  arun apply --yes             # creates the assistant on the embedded local server\n"
-        "  arun replay                  # replays the scenario there\n"
+        "  arun replay                  # creates the assistant on the embedded local server, replays the scenario\n"
         "  arun replay --update-golden  # keeps its transcript as the golden in transcripts/\n"
         "  git add . && git commit      # the workflow in .github/ compares replays with the goldens\n"
     )
@@ -52,7 +51,6 @@ def test_a_new_project_validates_applies_and_replays_green(tmp_path: Path) -> No
         assert copied == (schema_dir() / f"{name}.schema.json").read_bytes()
     assert ".arun/" in (target / ".gitignore").read_text().splitlines()
     assert arun("-C", str(target), "validate") == (0, "", "2 files valid.\n")
-    assert arun("-C", str(target), "apply", "--yes")[0] == 0
     code, out, _ = arun("-C", str(target), "replay")
     assert (code, out.splitlines()[0]) == (0, "PASS    helpdesk/order-status (2 turns)")
     code, _, _ = arun("-C", str(target), "replay", "--update-golden")
@@ -124,7 +122,7 @@ def test_a_path_it_cannot_write_is_an_error(tmp_path: Path) -> None:
 def test_the_default_is_the_current_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     code, out, _ = arun("init")
-    assert code == 0 and "A new arun project in this folder. Next:\n  arun apply --yes" in out
+    assert code == 0 and "A new arun project in this folder. Next:\n  arun replay " in out
     assert (tmp_path / "assistants/helpdesk.yaml").is_file()
 
 
@@ -150,11 +148,10 @@ def test_from_scratch_in_a_fresh_process(tmp_path: Path) -> None:
     run = [sys.executable, "-m", "runner"]
     subprocess.run([*run, "init", "demo"], cwd=tmp_path, env=env, check=True, capture_output=True, timeout=60)
     project = tmp_path / "demo"
-    for argv in (["apply", "--yes"], ["replay"]):
-        done = subprocess.run(
-            [*run, *argv], cwd=project / "scenarios", env=env, capture_output=True, text=True, timeout=120
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run(
+        [*run, "replay"], cwd=project / "scenarios", env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
     assert "1 scenario: 1 passed." in done.stdout
 
 

@@ -47,12 +47,19 @@ GOAL_MS = 50.0
 
 @dataclass(frozen=True)
 class Sample:
-    """The added latency (ms) of each run of one measurement."""
+    """Per run of one measurement: the added latency (ms), and how long (ms) the server took to answer at
+    all (its first byte: the run created and its stream begun), the part of the added latency that a burst
+    of requests arriving at once costs."""
 
     added: list[float]
+    answered: list[float]
 
-    def pct(self, q: float) -> float:
-        ordered = sorted(self.added)
+    def extend(self, other: Sample) -> None:
+        self.added.extend(other.added)
+        self.answered.extend(other.answered)
+
+    def pct(self, q: float, answered: bool = False) -> float:
+        ordered = sorted(self.answered if answered else self.added)
         return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
     def text(self) -> str:
@@ -82,9 +89,9 @@ class Server:
         self.process.wait()
 
 
-async def request(port: int, path: str, payload: dict[str, object]) -> tuple[bytes, float]:
+async def request(port: int, path: str, payload: dict[str, object]) -> tuple[bytes, float, float]:
     """POSTs `payload` on a new connection and reads the answer to its end: the whole body (chunked framing
-    left in) and the perf_counter time its last byte arrived."""
+    left in) and the perf_counter times its first and its last bytes arrived."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     data = json.dumps(payload).encode()
     head = (
@@ -93,12 +100,15 @@ async def request(port: int, path: str, payload: dict[str, object]) -> tuple[byt
         "Connection: close\r\n\r\n"
     )
     writer.write(head.encode() + data)
-    parts, last = [], time.perf_counter()
+    parts: list[bytes] = []
+    first = last = time.perf_counter()
     while chunk := await reader.read(65536):
+        if not parts:
+            first = time.perf_counter()
         parts.append(chunk)
         last = time.perf_counter()
     writer.close()
-    return b"".join(parts), last
+    return b"".join(parts), first, last
 
 
 def _payload(protocol: str, assistant_id: str) -> tuple[str, dict[str, object]]:
@@ -123,34 +133,35 @@ async def streamed(port: int, protocol: str, assistant_id: str, runs: int, ideal
     """`runs` streamed runs started at once, each read to its end; each one's added latency."""
     path, payload = _payload(protocol, assistant_id)
 
-    async def one() -> float:
+    async def one() -> tuple[float, float]:
         started = time.perf_counter()
-        body, last = await request(port, path, payload)
+        body, first, last = await request(port, path, payload)
         if not body.startswith(b"HTTP/1.1 200") or ENDS[protocol] not in body:
             raise RuntimeError(f"{protocol}: the stream did not end as it should:\n{body[-400:]!r}")
-        return (last - started - ideal) * 1000
+        return (last - started - ideal) * 1000, (first - started) * 1000
 
-    return Sample(list(await asyncio.gather(*(one() for _ in range(runs)))))
+    found = await asyncio.gather(*(one() for _ in range(runs)))
+    return Sample([a for a, _ in found], [f for _, f in found])
 
 
 def measure(
     server: Server, protocol: str, assistant_id: str, runs: int, model_time: float, alone: int
-) -> tuple[list[float], list[float], float]:
-    """The added latencies of `alone` runs one after another, of `runs` at once, and the server's CPU
-    milliseconds per run of the concurrent ones."""
+) -> tuple[Sample, Sample, float]:
+    """`alone` runs one after another, `runs` at once, and the server's CPU milliseconds per run of the
+    concurrent ones."""
     # A run waits a tenth of a step in `queued` before its step; responses and chat answers do not queue.
     ideal = model_time * (1.1 if protocol == "assistants" else 1.0)
-    single: list[float] = []
+    single = Sample([], [])
     for _ in range(alone):
-        single += asyncio.run(streamed(server.port, protocol, assistant_id, 1, ideal)).added
+        single.extend(asyncio.run(streamed(server.port, protocol, assistant_id, 1, ideal)))
     cpu = server.cpu()
-    crowd = asyncio.run(streamed(server.port, protocol, assistant_id, runs, ideal)).added
+    crowd = asyncio.run(streamed(server.port, protocol, assistant_id, runs, ideal))
     return single, crowd, (server.cpu() - cpu) * 1000 / runs
 
 
 def assistant(port: int) -> str:
     async def create() -> str:
-        body, _ = await request(
+        body, _, _ = await request(
             port, "/assistants", {"model": "gpt-4o", "instructions": "Address the user as Captain."}
         )
         return str(json.loads(body.split(b"\r\n\r\n", 1)[1])["id"])
@@ -184,7 +195,9 @@ def run_all(
     alone: int,
 ) -> tuple[Results, list[str]]:
     """Each round measures every checkout in turn (one fresh server each), so that both see the same load."""
-    results = {label: {p: Result(Sample([]), Sample([]), []) for p in protocols} for label in checkouts}
+    results = {
+        label: {p: Result(Sample([], []), Sample([], []), []) for p in protocols} for label in checkouts
+    }
     loads = []
     for _ in range(rounds):
         for label, checkout in checkouts.items():
@@ -195,8 +208,8 @@ def run_all(
                     for protocol in protocols:
                         single, crowd, cpu = measure(server, protocol, assistant_id, runs, model_time, alone)
                         found = results[label][protocol]
-                        found.alone.added.extend(single)
-                        found.crowd.added.extend(crowd)
+                        found.alone.extend(single)
+                        found.crowd.extend(crowd)
                         found.cpu_ms.append(cpu)
                 finally:
                     server.stop()
@@ -237,7 +250,9 @@ def rows(
                 show(
                     f"{label:<6} {protocol:<10} alone ({len(found.alone.added)}): {found.alone.text()} | "
                     f"{runs} at once: {found.crowd.text()}, max {max(found.crowd.added):.0f} ms, "
-                    f"mean {statistics.fmean(found.crowd.added):.0f} ms | server CPU per run {cpu} ms"
+                    f"mean {statistics.fmean(found.crowd.added):.0f} ms, answered within p50 "
+                    f"{found.crowd.pct(0.5, True):.0f} / p99 {found.crowd.pct(0.99, True):.0f} ms | "
+                    f"server CPU per run {cpu} ms"
                 )
         show("load averages after each server: " + ", ".join(loads))
     return out

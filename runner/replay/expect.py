@@ -28,6 +28,7 @@ class Observed:
     reply: str
     tools: tuple[ToolUse, ...] = ()
     cited_files: tuple[str, ...] = ()  # one entry per file_citation: project path when known
+    reason: str | None = None  # why the run did not complete, where the API or arun says
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ def check_all(expectations: Sequence[Expectation], seen: Observed) -> list[Resul
         elif check.kind == "no_tool_called":
             passed, detail = _no_tool_called(check, seen)
         elif check.kind == "status":
-            passed, detail = seen.status == check.value, f"the run ended {seen.status}"
+            why = f" ({seen.reason})" if seen.reason and seen.status != check.value else ""
+            passed, detail = seen.status == check.value, f"the run ended {seen.status}{why}"
         else:
             passed, detail = _citations(check, seen)
         results.append(Result(check.kind, check.value, passed, None if passed else detail))

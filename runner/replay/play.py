@@ -192,7 +192,7 @@ def _turn_entry(
     run, step_data, reply_data, cited = shown.run, shown.steps, shown.replies, shown.cited
     uses = tuple(ToolUse(kind, name, args) for kind, name, args in shown.uses)
     reply_text = "\n".join(r["text"] for r in reply_data)
-    seen = Observed(run["status"], reply_text, uses, tuple(cited))
+    seen = Observed(run["status"], reply_text, uses, tuple(cited), run.get("reason"))
     results = check_all(turn.expect, seen) if check else []
     # Problems with the outputs arun sent come first: they explain the expectations that fail after them.
     sent = [
@@ -232,4 +232,5 @@ def _whole(turns: list[Observed]) -> Observed:
         reply="\n".join(t.reply for t in turns if t.reply),
         tools=tuple(use for t in turns for use in t.tools),
         cited_files=tuple(path for t in turns for path in t.cited_files),
+        reason=turns[-1].reason,
     )

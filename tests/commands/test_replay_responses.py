@@ -216,3 +216,25 @@ def test_ctrl_c_ends_every_response_and_exits_130(examples: Path, tmp_path: Path
         assert _not_terminal(tmp_path / "ctrlc.db") == []
         data = read_transcript(examples / ".arun/transcripts/math-tutor/follow-up.yaml", "t")
         assert data["result"] == "interrupted"
+
+
+def test_a_stateless_response_whose_stream_always_breaks_says_why(examples: Path, tmp_path: Path) -> None:
+    """store: false keeps nothing to look up: after its tries the turn fails and its transcript says why."""
+    with serving(tmp_path, "always-dropped", faults=Faults.parse(["drop_stream=1"], seed=3)) as live:
+        assert arun(examples, live, "apply", "--api", "responses", "--yes")[0] == 0
+        mark = live.mark()
+        code, out, _ = arun(
+            examples, live, "replay", "--api", "responses", "--state", "stateless", "math-tutor/seed-jane-doe"
+        )
+        assert code == 1, out
+        sent = [r for r in live.since(mark) if r == ("POST", "/v1/responses")]
+        assert len(sent) == 3  # the first turn's request, sent three times, and no turn after it
+        path = examples / ".arun/transcripts/math-tutor/seed-jane-doe.yaml"
+        data = read_transcript(path, path.name)
+        run = data["turns"][0]["run"]
+        assert run["status"] not in ("completed", "failed", "cancelled", "incomplete")
+        assert run["reason"] == (
+            "the stream broke before the response ended, 3 times; a response sent with store: false is not "
+            "kept, so it cannot be looked up"
+        )
+        assert f"({run['reason']})" in out

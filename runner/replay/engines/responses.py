@@ -221,6 +221,11 @@ class ResponsesEngine:
                 turn.responses.pop()
                 response = self._stream(turn, request, deadline)
                 tries += 1
+            if self._lost(turn, response):
+                turn.error = (
+                    f"the stream broke before the response ended, {tries} times; a response sent with "
+                    "store: false is not kept, so it cannot be looked up"
+                )
             sent += new
             if self.state == "previous-response" and response.get("status") in ("completed", "incomplete"):
                 conv.previous_id = response["id"]
@@ -282,7 +287,9 @@ class ResponsesEngine:
         except ApiError:
             raise
         except Exception as exc:  # a dropped stream: a stored response goes on server-side, so look it up
-            turn.error = f"stream ended early ({type(exc).__name__}); the response was looked up instead"
+            turn.error = f"stream ended early ({type(exc).__name__})"
+            if request.get("store") is not False:
+                turn.error += "; the response was looked up instead"
             dropped = True
         finally:
             with self.stopper.lock:
@@ -334,6 +341,8 @@ class ResponsesEngine:
             run["status"] = "failed"
         if turn.cancelled_by_arun:
             run["cancelled_by_arun"] = turn.cancelled_by_arun
+        elif run["status"] not in TERMINAL and turn.error and "reason" not in run:
+            run["reason"] = turn.error  # the stream broke and the response could not be seen to its end
         if turn.retried:
             run["retried"] = turn.retried
         return Rendered(run, shown.steps, shown.reply, shown.cited, shown.uses)

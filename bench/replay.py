@@ -22,6 +22,7 @@ import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.table import Row
 from runner.commands.apply import run_apply
 from runner.commands.plan import ApiOptions
 from runner.commands.replay import ReplayOptions, run_replay
@@ -85,6 +86,14 @@ def seed_loop(root: Path, server: EmbeddedServer, log: Path) -> tuple[float, int
             client.beta.threads.messages.list(thread.id)
     client.close()
     return time.perf_counter() - start, requests(log, mark)
+
+
+def rows() -> list[Row]:
+    """Issue 15's rows 1-2 (200 scenarios at -j 200 against one alone; completion latency), measured as whole
+    commands by bench/replay_scale.py; this file's own figures above are context, printed by main()."""
+    from bench import replay_scale
+
+    return replay_scale.rows("wall")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -160,110 +161,134 @@ def pct(values: list[float], q: float) -> float:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     trees = {"now": ROOT} if args.before is None else {"before": args.before.resolve(), "now": ROOT}
     results: dict[str, Any] = {"load": [os.getloadavg()[0]], "trees": list(trees)}
+    for label in trees:
+        results[label] = {"alone": [], "many": [], "memory": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        projects = {}
-        for label, tree in trees.items():
-            projects[label] = Path(tmp) / label / "project"
-            make_project(projects[label], args.scenarios)
-            # Warm-up: replay applies the assistant on the embedded server, byte-code caches are written.
-            command(tree, projects[label], ["replay", "scale/s00000"], 0.0)
-        alone = ["replay", "scale/s00000", "-j", str(args.jobs)]
-        many = ["replay", "scale/", "-j", str(args.jobs)]
-        for label in trees:
-            results[label] = {"alone": [], "many": []}
-        for _ in range(args.rounds):
+        if "wall" in args.parts:
+            projects = {}
             for label, tree in trees.items():
-                results[label]["alone"].append(command(tree, projects[label], alone, args.model_time))
-                results[label]["many"].append(command(tree, projects[label], many, args.model_time))
-                results["load"].append(os.getloadavg()[0])
-        for label, tree in trees.items():
-            memory = {}
+                projects[label] = Path(tmp) / label / "project"
+                make_project(projects[label], args.scenarios)
+                # Warm-up: replay applies the assistant on the embedded server, byte-code caches are written.
+                command(tree, projects[label], ["replay", "scale/s00000"], 0.0)
+            alone = ["replay", "scale/s00000", "-j", str(args.jobs)]
+            many = ["replay", "scale/", "-j", str(args.jobs)]
+            for _ in range(args.rounds):
+                for label, tree in trees.items():
+                    results[label]["alone"].append(command(tree, projects[label], alone, args.model_time))
+                    results[label]["many"].append(command(tree, projects[label], many, args.model_time))
+                    results["load"].append(os.getloadavg()[0])
+        if "memory" in args.parts:
             for count in [1, *args.memory]:
-                project = Path(tmp) / label / f"mem{count}"
-                make_project(project, count)
-                command(tree, project, ["replay", "scale/s00000"], 0.0)  # applies first
-                memory[count] = command(
-                    tree, project, ["replay", "scale/", "-j", str(args.jobs)], args.memory_model_time
-                )
-            results[label]["memory"] = memory
-            results["load"].append(os.getloadavg()[0])
+                for label, tree in trees.items():
+                    project = Path(tmp) / label / f"mem{count}"
+                    make_project(project, count)
+                    command(tree, project, ["replay", "scale/s00000"], 0.0)  # applies first
+                    run = command(
+                        tree, project, ["replay", "scale/", "-j", str(args.jobs)], args.memory_model_time
+                    )
+                    results[label]["memory"][count] = run
+                    results["load"].append(os.getloadavg()[0])
+                    shutil.rmtree(project)
     return results
 
 
 def summarise(results: dict[str, Any], args: argparse.Namespace) -> list[Row]:
-    from bench.table import Row
 
     rows: list[Row] = []
     load = statistics.mean(results["load"])
     print(
-        f"replay at scale on the embedded server, {args.scenarios} scenarios x 3 plain turns, model time "
-        f"{args.model_time} s, -j {args.jobs}; medians of {args.rounds} rounds; load average {load:.1f} "
-        f"(max {max(results['load']):.1f}), 2 cores"
+        f"replay at scale, whole commands on the embedded server, scenarios of 3 plain turns, -j {args.jobs}; "
+        f"load average {load:.1f} (max {max(results['load']):.1f}), {os.cpu_count()} cores"
     )
+    if "wall" in args.parts:
+        print(
+            f"  wall and latency: {args.scenarios} scenarios at {args.model_time:g} s model time, medians of "
+            f"{args.rounds} rounds"
+        )
+    if "memory" in args.parts:
+        print(f"  memory: {args.memory_model_time:g} s model time")
     for label in results["trees"]:
         data = results[label]
-        alone = statistics.median(r.seconds for r in data["alone"])
-        many = statistics.median(r.seconds for r in data["many"])
-        ideal = args.model_time * 3
-        ratio = many / alone
-        lat_many = [x for r in data["many"] for x in r.latencies]
-        lat_alone = [x for r in data["alone"] for x in r.latencies]
         print(f"  {label}:")
-        print(
-            f"    wall: one scenario alone {alone:6.2f} s, {args.scenarios} at -j {args.jobs} {many:6.2f} s "
-            f"= {ratio:.2f}x alone (goal <= 1.15x); model-time ideal {ideal:.1f} s "
-            f"(all: {' '.join(f'{r.seconds:.2f}' for r in data['many'])})"
-        )
-        print(
-            f"    completion latency at -j {args.jobs}: p50 {pct(lat_many, 0.5):6.1f} ms, "
-            f"p99 {pct(lat_many, 0.99):6.1f} ms, max {max(lat_many, default=float('nan')):6.1f} ms "
-            f"over {len(lat_many)} turns (goal p99 < 50 ms); alone p99 {pct(lat_alone, 0.99):.1f} ms"
-        )
-        memory = data["memory"]
-        base = memory[1].rss_mb
-        parts = [f"{n} scenarios {m.rss_mb:6.1f} MB in {m.seconds:.1f} s" for n, m in memory.items()]
-        print(f"    peak RSS, whole command, -j {args.jobs}: " + "; ".join(parts))
-        counts = sorted(memory)
-        if len(counts) >= 3:
-            small, large = counts[1], counts[-1]
-            per = (memory[large].rss_mb - memory[small].rss_mb) / (large - small) * 1000
-            print(f"    growth from {small} to {large} scenarios: {per:.1f} MB per 1,000 scenarios")
-        failed = [r.code for kind in ("alone", "many") for r in data[kind] if r.code != 0]
-        failed += [m.code for m in memory.values() if m.code != 0]
-        if failed:
-            print(f"    ! {len(failed)} command(s) did not exit 0: the figures above are not valid")
-        if label == results["trees"][-1]:
-            suffix = f"; load {load:.1f}"
-            rows.append(
-                Row(
-                    f"{args.scenarios} scenarios x 3 plain turns, {args.model_time:g} s model time, "
-                    f"-j {args.jobs}",
-                    "<= 1.15x one of them alone",
-                    f"{ratio:.2f}x ({many:.2f} s vs {alone:.2f} s alone){suffix}",
-                    ratio <= 1.15,
-                )
-            )
-            p99 = pct(lat_many, 0.99)
-            rows.append(
-                Row(
-                    f"completion latency, -j {args.jobs}",
-                    "p99 < 50 ms",
-                    f"p50 {pct(lat_many, 0.5):.0f} ms, p99 {p99:.0f} ms (alone p99 "
-                    f"{pct(lat_alone, 0.99):.0f} ms){suffix}",
-                    p99 < 50,
-                )
-            )
-            if 1000 in memory:
-                rows.append(
-                    Row(
-                        f"peak RSS, replay of 1,000 scenarios, -j {args.jobs}",
-                        "< 150 MB, linear beyond",
-                        f"{memory[1000].rss_mb:.0f} MB (one scenario {base:.0f} MB)"
-                        + "".join(f"; {n:,}: {m.rss_mb:.0f} MB" for n, m in memory.items() if n > 1000),
-                        memory[1000].rss_mb < 150,
-                    )
-                )
+        if "wall" in args.parts:
+            rows += _wall(label, data, args, load, last=label == results["trees"][-1])
+        if "memory" in args.parts:
+            rows += _memory(label, data, args, load, last=label == results["trees"][-1])
     return rows
+
+
+def _wall(label: str, data: dict[str, Any], args: argparse.Namespace, load: float, last: bool) -> list[Row]:
+    from bench.table import Row
+
+    alone = statistics.median(r.seconds for r in data["alone"])
+    many = statistics.median(r.seconds for r in data["many"])
+    ratio = many / alone
+    lat_many = [x for r in data["many"] for x in r.latencies]
+    lat_alone = [x for r in data["alone"] for x in r.latencies]
+    p50, p99 = pct(lat_many, 0.5), pct(lat_many, 0.99)
+    print(
+        f"    wall: one scenario alone {alone:6.2f} s, {args.scenarios} at -j {args.jobs} {many:6.2f} s "
+        f"= {ratio:.2f}x alone (goal <= 1.15x); model-time ideal {args.model_time * 3:.1f} s "
+        f"(all rounds: {' '.join(f'{r.seconds:.2f}' for r in data['many'])})"
+    )
+    print(
+        f"    completion latency at -j {args.jobs}: p50 {p50:6.1f} ms, p99 {p99:6.1f} ms, "
+        f"max {max(lat_many, default=float('nan')):6.1f} ms over {len(lat_many)} turns (goal p99 < 50 ms); "
+        f"one scenario alone: p99 {pct(lat_alone, 0.99):.1f} ms"
+    )
+    _failed([*data["alone"], *data["many"]])
+    if not last:
+        return []
+    return [
+        Row(
+            f"{args.scenarios} scenarios x 3 plain turns, {args.model_time:g} s model time, -j {args.jobs}",
+            "<= 1.15x one of them alone",
+            f"{ratio:.2f}x ({many:.2f} s vs {alone:.2f} s alone; load {load:.1f})",
+            ratio <= 1.15,
+        ),
+        Row(
+            f"completion latency (server finished the run -> replay has the turn), -j {args.jobs}",
+            "p99 < 50 ms",
+            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms (alone: p99 {pct(lat_alone, 0.99):.0f} ms; load {load:.1f})",
+            p99 < 50,
+        ),
+    ]
+
+
+def _memory(label: str, data: dict[str, Any], args: argparse.Namespace, load: float, last: bool) -> list[Row]:
+    from bench.table import Row
+
+    memory: dict[int, Run] = data["memory"]
+    parts = [f"{n:,}: {m.rss_mb:.1f} MB in {m.seconds:.1f} s" for n, m in memory.items()]
+    print(
+        f"    peak RSS of the whole command (embedded server included), -j {args.jobs}: " + "; ".join(parts)
+    )
+    counts = sorted(memory)
+    growth = ""
+    if len(counts) >= 3:
+        small, large = counts[1], counts[-1]
+        per = (memory[large].rss_mb - memory[small].rss_mb) / (large - small) * 1000
+        growth = f"; {per:.1f} MB more per 1,000 scenarios from {small:,} to {large:,}"
+        print(f"    growth{growth[1:]}")
+    _failed(list(memory.values()))
+    if not last or 1000 not in memory:
+        return []
+    others = "".join(f"; {n:,}: {m.rss_mb:.0f} MB" for n, m in memory.items() if n > 1000)
+    return [
+        Row(
+            f"peak RSS, replay of 1,000 scenarios at -j {args.jobs} (whole command, embedded server included)",
+            "< 150 MB; linear beyond",
+            f"{memory[1000].rss_mb:.0f} MB (one scenario: {memory[1].rss_mb:.0f} MB{others}{growth})",
+            memory[1000].rss_mb < 150,
+        )
+    ]
+
+
+def _failed(runs: list[Run]) -> None:
+    failed = [r.code for r in runs if r.code != 0]
+    if failed:
+        print(f"    ! {len(failed)} command(s) did not exit 0: these figures are not valid")
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
@@ -276,14 +301,15 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--memory-model-time", type=float, default=0.2)
     parser.add_argument("--before", type=Path, help="another arun checkout to run in the same rounds")
     parser.add_argument("--quick", action="store_true", help="one round, memory at 1,000 only")
+    parser.add_argument("--parts", type=lambda s: set(s.split(",")), default={"wall", "memory"})
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.memory = 1, [1000]
     return args
 
 
-def rows() -> list[Row]:
-    args = parse([])
+def rows(parts: str = "wall,memory") -> list[Row]:
+    args = parse(["--parts", parts])
     return summarise(measure(args), args)
 
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx2
-import openai
+if TYPE_CHECKING:  # both are loaded with the SDK client, on first use (runner/api/session.py)
+    import httpx2
 
 
 class Event:
@@ -81,6 +81,9 @@ class EventStream:
         self._response.close()
 
     def __iter__(self) -> Iterator[Event]:
+        import httpx2  # the SDK's transport
+        import openai
+
         decoder = Decoder()
         request = self._http.request
         try:
@@ -103,6 +106,8 @@ def _raise_reported_error(event: Event, request: httpx2.Request) -> None:
     own stream does (the Assistants API's `thread.*` events excepted, whose data is the object itself)."""
     if (event.name or "").startswith("thread.") or b'"error"' not in event.data:
         return
+    import openai
+
     try:
         data = event.json()
     except ValueError:

@@ -40,10 +40,20 @@ class Outcome:
     data: dict[str, Any]
     failures: list[str]
     seconds: float = 0.0  # wall time, for reports only: never in transcripts
+    turn_count: int | None = None  # set once `data` was let go (see `written`)
 
     @property
     def result(self) -> str:
         return str(self.data["result"])
+
+    @property
+    def turns(self) -> int:
+        return self.turn_count if self.turn_count is not None else len(self.data["turns"])
+
+    def written(self) -> Outcome:
+        """The outcome once its transcript is on disk: only what the reports read, so that replay's memory
+        does not grow with every transcript it has written (10,000 scenarios hold 10,000 of these)."""
+        return Outcome(self.name, {"result": self.result}, self.failures, self.seconds, self.turns)
 
 
 def message_for(turn: Turn, file_ids: Mapping[str, str]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ _COLORS = {"passed": "green", "failed": "red", "error": "red", "interrupted": "y
 
 def progress_line(name: str, outcome: Outcome, *, color: bool = False) -> str:
     label = _LABELS[outcome.result]
-    turns = len(outcome.data["turns"])
+    turns = outcome.turns
     head = click.style(f"{label:7s}", fg=_COLORS[outcome.result]) if color else f"{label:7s}"
     line = f"{head} {name} ({turns} turn{'s' if turns != 1 else ''})"
     if outcome.failures:
@@ -70,7 +70,7 @@ def markdown(results: Sequence[tuple[str, Outcome]], line: str) -> str:
     ]
     for name, outcome in results:
         problem = outcome.failures[0].replace("|", "\\|") if outcome.failures else ""
-        rows.append(f"| `{name}` | {outcome.result} | {len(outcome.data['turns'])} | {problem} |")
+        rows.append(f"| `{name}` | {outcome.result} | {outcome.turns} | {problem} |")
     return "\n".join(rows) + "\n"
 
 

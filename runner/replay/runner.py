@@ -100,7 +100,7 @@ def run_all(
         if outcome.result == "interrupted" and not outcome.data["turns"]:
             return None  # stopped before its first run began
         write_transcript(out_dir / f"{name}.yaml", outcome.data)
-        return outcome
+        return outcome.written()
 
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="arun-replay")
     pending: dict[Future[Outcome | None], str] = {}

@@ -125,8 +125,8 @@ def _env(tree: Path, model_time: float) -> dict[str, str]:
 
 
 class Run:
-    def __init__(self, seconds: float, rss_mb: float, latencies: list[float], code: int) -> None:
-        self.seconds, self.rss_mb, self.latencies, self.code = seconds, rss_mb, latencies, code
+    def __init__(self, seconds: float, cpu: float, rss_mb: float, latencies: list[float], code: int) -> None:
+        self.seconds, self.cpu, self.rss_mb, self.latencies, self.code = seconds, cpu, rss_mb, latencies, code
 
 
 def command(tree: Path, project: Path, args: list[str], model_time: float) -> Run:
@@ -148,7 +148,8 @@ def command(tree: Path, project: Path, args: list[str], model_time: float) -> Ru
     latencies = [
         (data["client"][k] - data["server"][k]) * 1000 for k in data["client"] if k in data["server"]
     ]
-    return Run(seconds, usage.ru_maxrss / 1024, latencies, proc.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, cpu, usage.ru_maxrss / 1024, latencies, proc.returncode)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -231,6 +232,12 @@ def _wall(label: str, data: dict[str, Any], args: argparse.Namespace, load: floa
         f"    wall: one scenario alone {alone:6.2f} s, {args.scenarios} at -j {args.jobs} {many:6.2f} s "
         f"= {ratio:.2f}x alone (goal <= 1.15x); model-time ideal {args.model_time * 3:.1f} s "
         f"(all rounds: {' '.join(f'{r.seconds:.2f}' for r in data['many'])})"
+    )
+    cpu_alone = statistics.median(r.cpu for r in data["alone"])
+    cpu_many = statistics.median(r.cpu for r in data["many"])
+    print(
+        f"    CPU (user+sys) of the whole command: alone {cpu_alone:.2f} s, all {cpu_many:.2f} s = "
+        f"{(cpu_many - cpu_alone) / max(1, args.scenarios - 1) / 3 * 1000:.1f} ms per further turn"
     )
     print(
         f"    completion latency at -j {args.jobs}: p50 {p50:6.1f} ms, p99 {p99:6.1f} ms, "

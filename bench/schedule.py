@@ -46,7 +46,16 @@ def _one_measure(count: int) -> tuple[float, float]:
     jobs = [(f"s{i}", SimpleNamespace(assistant="a")) for i in range(count)]
     engine = SimpleNamespace(stopper=None)
     start, cpu = time.perf_counter(), time.process_time()
-    module.run_all(None, engine, jobs, {"a": None}, {}, Path("."), WORKERS, lambda name, outcome: None)  # type: ignore[arg-type]
+    module.run_all(
+        SimpleNamespace(spread=lambda threads: None),
+        engine,
+        jobs,
+        {"a": None},
+        {},
+        Path("."),
+        WORKERS,
+        lambda name, outcome: None,
+    )  # type: ignore[arg-type]
     return time.perf_counter() - start, time.process_time() - cpu
 
 

@@ -27,6 +27,7 @@ T = TypeVar("T")
 RETRY_STATUSES = (408, 409, 429, 500, 502, 503, 504)
 _COUNT_LOCK = threading.Lock()  # replay calls from many threads
 _CLIENT_LOCK = threading.Lock()
+LANE_THREADS = 25  # replay threads per SDK client (Api.spread)
 
 
 @dataclass
@@ -49,18 +50,56 @@ class Api:
     api_key: str | None = field(default=None, repr=False)
     timeout: float | None = None  # seconds per request; None: the SDK's default (600 s, 5 s to connect)
 
+    # Lanes: replay's many threads share a few SDK clients, each with its own connection pool (see spread).
+    _lanes: list[openai.OpenAI] = field(default_factory=list, repr=False)
+    _lane_count: int = 1
+    _turn: int = 0  # the next thread's lane
+    _thread: threading.local = field(default_factory=threading.local, repr=False)
+    _tls: Any = field(default=None, repr=False)
+
     @property
     def client(self) -> openai.OpenAI:
+        if self._lane_count > 1:
+            lane: openai.OpenAI | None = getattr(self._thread, "lane", None)
+            if lane is None:
+                lane = self._thread.lane = self._next_lane()
+            return lane
         if self._client is None:
             with _CLIENT_LOCK:  # replay's threads may all ask at once: one client
                 if self._client is None:
-                    import openai
-
-                    extra: dict[str, Any] = {} if self.timeout is None else {"timeout": self.timeout}
-                    self._client = openai.OpenAI(
-                        base_url=self.base_url, api_key=self.api_key, max_retries=0, **extra
-                    )
+                    self._client = self._new_client()
         return self._client
+
+    def spread(self, threads: int) -> None:
+        """Before `threads` threads call at once: one SDK client per LANE_THREADS of them. An SDK client has
+        one connection pool behind one lock, which 200 replay threads queued on for a third of their time
+        (docs/performance.md, "Replay client"); each thread keeps its lane, so its calls stay in order."""
+        self._lane_count = max(1, -(-threads // LANE_THREADS))
+
+    def _next_lane(self) -> openai.OpenAI:
+        with _CLIENT_LOCK:
+            index = self._turn % self._lane_count
+            self._turn += 1
+            if self._client is None:
+                self._client = self._new_client()
+            if not self._lanes:
+                self._lanes.append(self._client)
+            while len(self._lanes) <= index:
+                if self._tls is None:
+                    import httpx2  # the SDK's transport
+
+                    # Loading the CA store costs 25 ms per client: once for all the lanes.
+                    self._tls = httpx2.create_ssl_context()
+                self._lanes.append(self._new_client(self._tls))
+            return self._lanes[index]
+
+    def _new_client(self, shared_tls: Any = None) -> openai.OpenAI:
+        import openai
+
+        extra: dict[str, Any] = {} if self.timeout is None else {"timeout": self.timeout}
+        if shared_tls is not None:  # its own connection pool, the lanes' one TLS context
+            extra["http_client"] = openai.DefaultHttpxClient(verify=shared_tls, **extra)
+        return openai.OpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=0, **extra)
 
     @property
     def key(self) -> str | None:
@@ -68,6 +107,8 @@ class Api:
         return self.api_key if self._client is None else self._client.api_key
 
     def close(self) -> None:
+        for lane in self._lanes[1:]:
+            lane.close()
         if self._client is not None:
             self._client.close()
 

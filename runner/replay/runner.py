@@ -102,6 +102,7 @@ def run_all(
         write_transcript(out_dir / f"{name}.yaml", outcome.data)
         return outcome.written()
 
+    api.spread(min(max(1, workers), len(jobs)))
     pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="arun-replay")
     pending: dict[Future[Outcome | None], str] = {}
     finished: queue.SimpleQueue[Future[Outcome | None]] = queue.SimpleQueue()

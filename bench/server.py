@@ -1,143 +1,309 @@
-"""Requests per second of the local server for a retrieve and for a list page, through the real SDK, and
-the wall time of many concurrent streamed runs, and of as many concurrent streamed responses (the
-Responses API), against the ideal (one run's or response's own simulated model time).
+"""The latency the local server adds to a streamed run (the performance table's row 3), for one run alone and
+for many at once, on each protocol it streams: an Assistants run (create thread and run), a Responses
+response and a Chat Completions answer.
 
-Usage: python bench/server.py [--seconds S] [--runs N] [--model-time S]
-Figures are printed, never asserted: they depend on the machine.
+Added latency per run = the wall time from opening its connection to the last byte of its stream, minus its
+own simulated model time (a run's tenth of a step in `queued` plus its one step; a response's or a chat
+answer's one step). The ideal is 0. The server runs in its own process (`arun serve`), as it does for real;
+the client here is a few lines of raw HTTP over asyncio, so that what is measured is the server and not a
+client's parsing (replay's client is measured by bench/replay.py).
+
+`--before DIR` runs the server of another checkout (say `git worktree add /tmp/main-wt main`) in the same
+run, alternating with this one, so that the two are measured side by side under the same load.
+`--rates` also prints requests per second of a few plain requests through the SDK.
+
+Usage: python bench/server.py [--runs N] [--model-time S] [--rounds R] [--before DIR] [--rates]
+Figures are printed, never asserted: they depend on the machine (the load average is printed beside them).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-import openai
+if __package__ in (None, ""):  # run as a script: the project root on the path, for bench.table
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from runner.server.embedded import EmbeddedServer
+from bench.table import Row
 
-API_KEY = "sk-bench-made-up-key"
-
-
-def rate(label: str, seconds: float, call: Callable[[], object]) -> float:
-    call()  # warm the connection and the statement cache
-    done, started = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - started) < seconds:
-        call()
-        done += 1
-    per_second = done / elapsed
-    print(f"{label:<44} {per_second:8.0f} req/s  ({done} requests in {elapsed:.1f} s)")
-    return per_second
+API_KEY = "bench-made-up-key"
+ROOT = Path(__file__).resolve().parents[1]
+PROTOCOLS = ("assistants", "responses", "chat")
+QUESTION = "Hello! What can you tell me about streams?"
+# What ends each protocol's stream, as the recordings show.
+ENDS = {"assistants": b"data: [DONE]", "responses": b"event: response.completed", "chat": b"data: [DONE]"}
+GOAL_MS = 50.0
 
 
-async def streamed_runs(base_url: str, assistant_id: str, runs: int) -> tuple[float, int]:
-    """Starts `runs` streamed create-thread-and-run requests at once and reads each to its end."""
-    sdk = openai.AsyncOpenAI(api_key=API_KEY, base_url=base_url, max_retries=0)
+@dataclass(frozen=True)
+class Sample:
+    """Per run of one measurement: the added latency (ms), and how long (ms) the server took to answer at
+    all (its first byte: the run created and its stream begun), the part of the added latency that a burst
+    of requests arriving at once costs."""
 
-    async def one() -> int:
-        events = 0
-        thread = {"messages": [{"role": "user", "content": "Hello! What can you tell me about streams?"}]}
-        stream = await sdk.beta.threads.create_and_run(assistant_id=assistant_id, thread=thread, stream=True)
-        async for event in stream:
-            events += 1 if event.event else 0
-        return events
+    added: list[float]
+    answered: list[float]
 
-    started = time.perf_counter()
-    counts = await asyncio.gather(*(one() for _ in range(runs)))
-    elapsed = time.perf_counter() - started
-    await sdk.close()
-    return elapsed, sum(counts)
+    def extend(self, other: Sample) -> None:
+        self.added.extend(other.added)
+        self.answered.extend(other.answered)
 
+    def pct(self, q: float, answered: bool = False) -> float:
+        ordered = sorted(self.answered if answered else self.added)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
-async def streamed_responses(base_url: str, responses: int) -> tuple[float, int]:
-    """Starts `responses` streamed `POST /responses` at once and reads each to its end."""
-    sdk = openai.AsyncOpenAI(api_key=API_KEY, base_url=base_url, max_retries=0)
-
-    async def one() -> int:
-        events = 0
-        stream = await sdk.responses.create(
-            model="gpt-4o",
-            instructions="Address the user as Captain.",
-            input="Hello! What can you tell me about streams?",
-            stream=True,
-        )
-        async for _ in stream:
-            events += 1
-        return events
-
-    started = time.perf_counter()
-    counts = await asyncio.gather(*(one() for _ in range(responses)))
-    elapsed = time.perf_counter() - started
-    await sdk.close()
-    return elapsed, sum(counts)
+    def text(self) -> str:
+        return f"p50 {self.pct(0.5):.0f} ms, p99 {self.pct(0.99):.0f} ms"
 
 
-def concurrency(runs: int, model_time: float) -> None:
-    """The server runs in its own process here (`arun serve`), as it does for real: in this process the
-    client's parsing of thousands of events would share one interpreter lock with the server's work."""
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, "-m", "runner", "serve", "--port", "0", "--db", str(Path(tmp) / "runs.db")]
+class Server:
+    """`arun serve` of a checkout (this one, or --before's) in its own process, on a free port."""
+
+    def __init__(self, checkout: Path, model_time: float, tmp: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": str(checkout)}
+        command = [sys.executable, "-m", "runner", "serve", "--port", "0", "--db", str(tmp / "runs.db")]
         command += ["--api-key", API_KEY, "--model-time", str(model_time)]
-        server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-        try:
-            assert server.stdout is not None
-            base_url = server.stdout.readline().split()[3]  # "arun local server: URL (state in ...)"
-            sdk = openai.OpenAI(api_key=API_KEY, base_url=base_url, max_retries=0)
-            assistant = sdk.beta.assistants.create(
-                model="gpt-4o", instructions="Address the user as Captain."
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, cwd=tmp, env=env)
+        assert self.process.stdout is not None
+        url = self.process.stdout.readline().split()[3]  # "arun local server: URL (state in ...)"
+        self.port = int(url.rsplit(":", 1)[1].split("/")[0])
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system) the server has used so far: a figure the machine's load disturbs
+        far less than wall times."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait()
+
+
+async def request(port: int, path: str, payload: dict[str, object]) -> tuple[bytes, float, float]:
+    """POSTs `payload` on a new connection and reads the answer to its end: the whole body (chunked framing
+    left in) and the perf_counter times its first and its last bytes arrived."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    data = json.dumps(payload).encode()
+    head = (
+        f"POST /v1{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {API_KEY}\r\n"
+        f"OpenAI-Beta: assistants=v2\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    writer.write(head.encode() + data)
+    parts: list[bytes] = []
+    first = last = time.perf_counter()
+    while chunk := await reader.read(65536):
+        if not parts:
+            first = time.perf_counter()
+        parts.append(chunk)
+        last = time.perf_counter()
+    writer.close()
+    return b"".join(parts), first, last
+
+
+def _payload(protocol: str, assistant_id: str) -> tuple[str, dict[str, object]]:
+    if protocol == "assistants":
+        thread = {"messages": [{"role": "user", "content": QUESTION}]}
+        return "/threads/runs", {"assistant_id": assistant_id, "thread": thread, "stream": True}
+    if protocol == "responses":
+        return "/responses", {
+            "model": "gpt-4o",
+            "instructions": "Address the user as Captain.",
+            "input": QUESTION,
+            "stream": True,
+        }
+    messages = [
+        {"role": "system", "content": "Address the user as Captain."},
+        {"role": "user", "content": QUESTION},
+    ]
+    return "/chat/completions", {"model": "gpt-4o", "messages": messages, "stream": True}
+
+
+async def streamed(port: int, protocol: str, assistant_id: str, runs: int, ideal: float) -> Sample:
+    """`runs` streamed runs started at once, each read to its end; each one's added latency."""
+    path, payload = _payload(protocol, assistant_id)
+
+    async def one() -> tuple[float, float]:
+        started = time.perf_counter()
+        body, first, last = await request(port, path, payload)
+        if not body.startswith(b"HTTP/1.1 200") or ENDS[protocol] not in body:
+            raise RuntimeError(f"{protocol}: the stream did not end as it should:\n{body[-400:]!r}")
+        return (last - started - ideal) * 1000, (first - started) * 1000
+
+    found = await asyncio.gather(*(one() for _ in range(runs)))
+    return Sample([a for a, _ in found], [f for _, f in found])
+
+
+def measure(
+    server: Server, protocol: str, assistant_id: str, runs: int, model_time: float, alone: int
+) -> tuple[Sample, Sample, float]:
+    """`alone` runs one after another, `runs` at once, and the server's CPU milliseconds per run of the
+    concurrent ones."""
+    # A run waits a tenth of a step in `queued` before its step; responses and chat answers do not queue.
+    ideal = model_time * (1.1 if protocol == "assistants" else 1.0)
+    single = Sample([], [])
+    for _ in range(alone):
+        single.extend(asyncio.run(streamed(server.port, protocol, assistant_id, 1, ideal)))
+    cpu = server.cpu()
+    crowd = asyncio.run(streamed(server.port, protocol, assistant_id, runs, ideal))
+    return single, crowd, (server.cpu() - cpu) * 1000 / runs
+
+
+def assistant(port: int) -> str:
+    async def create() -> str:
+        body, _, _ = await request(
+            port, "/assistants", {"model": "gpt-4o", "instructions": "Address the user as Captain."}
+        )
+        return str(json.loads(body.split(b"\r\n\r\n", 1)[1])["id"])
+
+    return asyncio.run(create())
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load {one:.1f}/{five:.1f}"
+
+
+@dataclass
+class Result:
+    """One checkout's figures for one protocol, over every round."""
+
+    alone: Sample
+    crowd: Sample
+    cpu_ms: list[float]  # the server's CPU per concurrent run, one figure per round
+
+
+Results = dict[str, dict[str, Result]]  # checkout label -> protocol -> figures
+
+
+def run_all(
+    checkouts: dict[str, Path],
+    protocols: tuple[str, ...],
+    runs: int,
+    model_time: float,
+    rounds: int,
+    alone: int,
+) -> tuple[Results, list[str]]:
+    """Each round measures every checkout in turn (one fresh server each), so that both see the same load."""
+    results = {
+        label: {p: Result(Sample([], []), Sample([], []), []) for p in protocols} for label in checkouts
+    }
+    loads = []
+    for _ in range(rounds):
+        for label, checkout in checkouts.items():
+            with tempfile.TemporaryDirectory() as tmp:
+                server = Server(checkout, model_time, Path(tmp))
+                try:
+                    assistant_id = assistant(server.port)
+                    for protocol in protocols:
+                        single, crowd, cpu = measure(server, protocol, assistant_id, runs, model_time, alone)
+                        found = results[label][protocol]
+                        found.alone.extend(single)
+                        found.crowd.extend(crowd)
+                        found.cpu_ms.append(cpu)
+                finally:
+                    server.stop()
+            loads.append(load())
+    return results, loads
+
+
+def rows(
+    runs: int = 200,
+    model_time: float = 1.0,
+    rounds: int = 1,
+    before: Path | None = None,
+    protocols: tuple[str, ...] = PROTOCOLS,
+    alone: int = 10,
+    show: Callable[[str], None] | None = None,
+) -> list[Row]:
+    checkouts = {"now": ROOT} if before is None else {"before": before, "now": ROOT}
+    results, loads = run_all(checkouts, protocols, runs, model_time, rounds, alone)
+    out = []
+    for protocol in protocols:
+        now = results["now"][protocol]
+        measured = f"{runs} at once: {now.crowd.text()}; one alone: {now.alone.text()}"
+        if before is not None:
+            then = results["before"][protocol]
+            measured += f" (before: {then.crowd.text()}; alone {then.alone.text()})"
+        out.append(
+            Row(
+                f"server, {runs} concurrent streamed {protocol} runs, added latency per run",
+                f"p99 < {GOAL_MS:.0f} ms",
+                f"{measured}; {loads[-1]}",
+                now.crowd.pct(0.99) < GOAL_MS and now.alone.pct(0.99) < GOAL_MS,
             )
-            # A run without tools is one model step, after a tenth of one in `queued`.
-            ideal = model_time * 1.1
-            single, _ = asyncio.run(streamed_runs(base_url, assistant.id, 1))
-            wall, events = asyncio.run(streamed_runs(base_url, assistant.id, runs))
-            # A response without tools is one model step, with no queued wait.
-            r_single, _ = asyncio.run(streamed_responses(base_url, 1))
-            r_wall, r_events = asyncio.run(streamed_responses(base_url, runs))
-        finally:
-            server.terminate()
-            server.wait()
-    print(
-        f"{runs} concurrent streamed runs, model time {model_time:g} s: wall {wall:.2f} s, ideal {ideal:.2f} s "
-        f"({wall / ideal:.2f}x; one run alone {single:.2f} s; {events} events, {events / wall:.0f} events/s)"
-    )
-    print(
-        f"{runs} concurrent streamed responses, model time {model_time:g} s: wall {r_wall:.2f} s, ideal "
-        f"{model_time:.2f} s ({r_wall / model_time:.2f}x; one response alone {r_single:.2f} s; {r_events} events, "
-        f"{r_events / r_wall:.0f} events/s)"
-    )
+        )
+    if show is not None:
+        for label, by in results.items():
+            for protocol, found in by.items():
+                cpu = ", ".join(f"{c:.1f}" for c in found.cpu_ms)
+                show(
+                    f"{label:<6} {protocol:<10} alone ({len(found.alone.added)}): {found.alone.text()} | "
+                    f"{runs} at once: {found.crowd.text()}, max {max(found.crowd.added):.0f} ms, "
+                    f"mean {statistics.fmean(found.crowd.added):.0f} ms, answered within p50 "
+                    f"{found.crowd.pct(0.5, True):.0f} / p99 {found.crowd.pct(0.99, True):.0f} ms | "
+                    f"server CPU per run {cpu} ms"
+                )
+        show("load averages after each server: " + ", ".join(loads))
+    return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0, help="time spent on each measurement")
-    parser.add_argument("--runs", type=int, default=200, help="concurrent streamed runs")
-    parser.add_argument("--model-time", type=float, default=1.0, help="simulated model time per step")
-    args = parser.parse_args()
+def rates(seconds: float) -> None:
+    """Requests per second of a retrieve, list pages and a create, through the real SDK in-process."""
+    import warnings
+
+    import openai
+
+    from runner.server.embedded import EmbeddedServer
+
+    def rate(label: str, call: Callable[[], object]) -> None:
+        call()  # warm the connection and the statement cache
+        done, started = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - started) < seconds:
+            call()
+            done += 1
+        print(f"{label:<44} {done / elapsed:8.0f} req/s  ({done} requests in {elapsed:.1f} s)")
+
     warnings.simplefilter("ignore", DeprecationWarning)
     with tempfile.TemporaryDirectory() as tmp, EmbeddedServer(Path(tmp) / "bench.db", API_KEY) as server:
         sdk = openai.OpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0)
         assistants = [sdk.beta.assistants.create(model="gpt-4o", name=f"bench {i}") for i in range(200)]
         one = assistants[100].id
-        rate("GET /v1/assistants/{id} (retrieve)", args.seconds, lambda: sdk.beta.assistants.retrieve(one))
-        rate(
-            "GET /v1/assistants?limit=20 (list page)",
-            args.seconds,
-            lambda: sdk.beta.assistants.list(limit=20),
-        )
-        rate(
-            "GET /v1/assistants?limit=100 (list page)",
-            args.seconds,
-            lambda: sdk.beta.assistants.list(limit=100),
-        )
+        rate("GET /v1/assistants/{id} (retrieve)", lambda: sdk.beta.assistants.retrieve(one))
+        rate("GET /v1/assistants?limit=20 (list page)", lambda: sdk.beta.assistants.list(limit=20))
+        rate("GET /v1/assistants?limit=100 (list page)", lambda: sdk.beta.assistants.list(limit=100))
         # A write, so that a transport stall on request bodies (Nagle, delayed ACK) shows up here.
-        rate("POST /v1/threads (create)", args.seconds, lambda: sdk.beta.threads.create())
-    concurrency(args.runs, args.model_time)
+        rate("POST /v1/threads (create)", lambda: sdk.beta.threads.create())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=200, help="concurrent streamed runs")
+    parser.add_argument("--model-time", type=float, default=1.0, help="simulated model time per step")
+    parser.add_argument("--rounds", type=int, default=1, help="measurements of each checkout, alternating")
+    parser.add_argument("--alone", type=int, default=10, help="runs measured one at a time, per round")
+    parser.add_argument("--protocol", choices=PROTOCOLS, action="append", help="only these (repeatable)")
+    parser.add_argument("--before", type=Path, help="a checkout whose server to measure beside this one")
+    parser.add_argument("--rates", action="store_true", help="also print plain requests per second")
+    parser.add_argument("--seconds", type=float, default=3.0, help="time spent on each --rates measurement")
+    args = parser.parse_args()
+    protocols = tuple(args.protocol or PROTOCOLS)
+    print(f"model time {args.model_time:g} s, {args.runs} at once, {args.rounds} round(s); {load()} at start")
+    found = rows(args.runs, args.model_time, args.rounds, args.before, protocols, args.alone, show=print)
+    for row in found:
+        print(f"{row.what}: goal {row.goal}: {row.measured} -> {'met' if row.met else 'not met'}")
+    if args.rates:
+        rates(args.seconds)
     return 0
 
 

@@ -1,5 +1,9 @@
 """One way to reach an Assistants API: the SDK client, the embedded server when it is the default,
-honest request counting, retries of transient errors, and API errors turned into messages."""
+honest request counting, retries of transient errors, and API errors turned into messages.
+
+The SDK client is made on first use, and `openai` imported then: importing it and its Assistants
+resources costs about a second, which a read-only plan (runner/apply/listing.py reads over plain HTTP)
+does not need to pay."""
 
 from __future__ import annotations
 
@@ -9,17 +13,20 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-import openai
 
 from runner.config import HOSTED_API_HOST, HOSTED_GONE_MESSAGE, Backend, Settings
 from runner.errors import ApiError, ApiNotFound, HostedApiGone
 
+if TYPE_CHECKING:
+    import openai
+
 T = TypeVar("T")
 RETRY_STATUSES = (408, 409, 429, 500, 502, 503, 504)
 _COUNT_LOCK = threading.Lock()  # replay calls from many threads
+_CLIENT_LOCK = threading.Lock()
 
 
 @dataclass
@@ -32,20 +39,50 @@ class Counter:
 class Api:
     """The SDK client plus what arun adds around each call. Each attempt counts as one request."""
 
-    client: openai.OpenAI
+    _client: openai.OpenAI | None  # None: made on first use from base_url, api_key and timeout
     base_url: str
     attempts: int = 6
     backoff: float = 0.25
     counter: Counter = field(default_factory=Counter)
     sleep: Callable[[float], None] = time.sleep
     local: bool = False  # the embedded server: the user's private sandbox (replay may apply there)
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float | None = None  # seconds per request; None: the SDK's default (600 s, 5 s to connect)
+
+    @property
+    def client(self) -> openai.OpenAI:
+        if self._client is None:
+            with _CLIENT_LOCK:  # replay's threads may all ask at once: one client
+                if self._client is None:
+                    import openai
+
+                    extra: dict[str, Any] = {} if self.timeout is None else {"timeout": self.timeout}
+                    self._client = openai.OpenAI(
+                        base_url=self.base_url, api_key=self.api_key, max_retries=0, **extra
+                    )
+        return self._client
+
+    @property
+    def key(self) -> str | None:
+        """The API key requests carry (for plain HTTP requests beside the SDK's)."""
+        return self.api_key if self._client is None else self._client.api_key
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    def count(self, *, write: bool = False) -> None:
+        """One request attempt, counted (from any thread)."""
+        with _COUNT_LOCK:
+            self.counter.requests += 1
+            self.counter.writes += int(write)
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, write: bool = False, **kwargs: Any) -> T:
+        import openai  # already imported: `fn` is the client's
+
         delay = self.backoff
         for attempt in range(1, self.attempts + 1):
-            with _COUNT_LOCK:
-                self.counter.requests += 1
-                self.counter.writes += int(write)
+            self.count(write=write)
             try:
                 return fn(*args, **kwargs)
             except openai.APIStatusError as exc:
@@ -80,7 +117,11 @@ class Api:
 
 
 def _retry_after(exc: openai.APIStatusError) -> float | None:
-    value = exc.response.headers.get("retry-after") if exc.response is not None else None
+    return retry_after(exc.response.headers.get("retry-after") if exc.response is not None else None)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header, when it holds a number."""
     try:
         return float(value) if value is not None else None
     except ValueError:
@@ -97,18 +138,26 @@ def _message(exc: openai.APIStatusError) -> str:
 
 
 def explain(exc: openai.APIError, what: str, base_url: str) -> ApiError:
+    import openai
+
     if isinstance(exc, openai.APIConnectionError):
-        return ApiError(f"{what}: cannot reach {base_url} ({exc.__cause__ or exc}); is the server running?")
+        return unreachable(what, base_url, exc.__cause__ or exc)
     assert isinstance(exc, openai.APIStatusError)
-    if exc.status_code == 404 and HOSTED_API_HOST in base_url:
+    return status_error(what, base_url, exc.status_code, _message(exc))
+
+
+def unreachable(what: str, base_url: str, cause: BaseException) -> ApiError:
+    return ApiError(f"{what}: cannot reach {base_url} ({cause}); is the server running?")
+
+
+def status_error(what: str, base_url: str, status: int, message: str) -> ApiError:
+    if status == 404 and HOSTED_API_HOST in base_url:
         return HostedApiGone(HOSTED_GONE_MESSAGE)
-    if exc.status_code == 404:
-        return ApiNotFound(f"{what}: the API answered 404: {_message(exc)}")
-    if exc.status_code == 401:
-        return ApiError(
-            f"{what}: the server refused the API key (401: {_message(exc)}). Check OPENAI_API_KEY."
-        )
-    return ApiError(f"{what}: the API answered {exc.status_code}: {_message(exc)}")
+    if status == 404:
+        return ApiNotFound(f"{what}: the API answered 404: {message}")
+    if status == 401:
+        return ApiError(f"{what}: the server refused the API key (401: {message}). Check OPENAI_API_KEY.")
+    return ApiError(f"{what}: the API answered {status}: {message}")
 
 
 @contextmanager
@@ -123,15 +172,15 @@ def open_api(settings: Settings, *, announce: bool = True) -> Iterator[Api]:
         with EmbeddedServer(db, runs=RunSettings(model_time=settings.model_time)) as server:
             if announce:
                 click.echo(f"arun: using the embedded local server (state in {settings.local_db})", err=True)
-            client = openai.OpenAI(base_url=server.base_url, api_key=server.api_key, max_retries=0)
+            api = Api(None, server.base_url, local=True, api_key=server.api_key)
             try:
-                yield Api(client, server.base_url, local=True)
+                yield api
             finally:
-                client.close()
+                api.close()
         return
     assert settings.base_url is not None
-    client = openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key, max_retries=0, timeout=60)
+    api = Api(None, settings.base_url, api_key=settings.api_key, timeout=60)
     try:
-        yield Api(client, settings.base_url)
+        yield api
     finally:
-        client.close()
+        api.close()

@@ -14,7 +14,7 @@ from typing import Any
 
 from runner.api.session import Api
 from runner.apply.desired import KEY_FILES, KEY_HASH, KEY_KEY, KEY_MANAGED, MANAGED_VALUE, parse_upload_name
-from runner.errors import ApiNotFound
+from runner.apply.listing import Lister, store_files_path
 
 
 @dataclass(frozen=True)
@@ -93,56 +93,67 @@ def _managed(metadata: dict[str, Any] | None) -> str | None:
 
 def read_assistants(api: Api) -> tuple[dict[str, list[RemoteAssistant]], list[RemoteAssistant]]:
     """Managed assistants by key, oldest first, and the others (whose references arun must respect)."""
+    with Lister(api) as lister:
+        return _assistants(lister)
+
+
+def _assistants(lister: Lister) -> tuple[dict[str, list[RemoteAssistant]], list[RemoteAssistant]]:
     assistants: dict[str, list[RemoteAssistant]] = {}
     others: list[RemoteAssistant] = []
-    for item in api.list_all("listing assistants", api.client.beta.assistants.list):
-        raw = item.model_dump(mode="json")
+    for raw in lister.list_all("listing assistants", "assistants"):
         key = _managed(raw.get("metadata"))
         if key is None:
-            others.append(RemoteAssistant(item.id, "", item.created_at, raw))
+            others.append(RemoteAssistant(raw["id"], "", raw["created_at"], raw))
             continue
-        assistants.setdefault(key, []).append(RemoteAssistant(item.id, key, item.created_at, raw))
+        assistants.setdefault(key, []).append(RemoteAssistant(raw["id"], key, raw["created_at"], raw))
     for copies in assistants.values():
         copies.sort(key=lambda a: (a.created_at, a.id))
     return assistants, others
 
 
-def read_remote(api: Api) -> RemoteState:
-    client = api.client
-    assistants, others = read_assistants(api)
-    stores: dict[str, RemoteStore] = {}
-    store_ids: set[str] = set()
-    for item in api.list_all("listing vector stores", client.vector_stores.list):
-        store_ids.add(item.id)
-        key = _managed(item.metadata)
-        if key is None:
-            continue
-        store = RemoteStore(item.id, key, item.created_at)
-        try:
-            listed = api.list_all("listing vector store files", client.vector_stores.files.list, item.id)
-        except ApiNotFound:
-            continue  # deleted since the listing (by a concurrent apply): it is not there
-        for vs_file in listed:
-            attributes = vs_file.attributes or {}
-            path, sha = attributes.get("arun_path"), attributes.get("arun_sha256")
-            store.files.append(
-                RemoteStoreFile(
-                    vs_file.id,
-                    path if isinstance(path, str) else None,
-                    sha if isinstance(sha, str) else None,
-                    str(vs_file.status),
-                )
-            )
-        stores[item.id] = store
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
-    files: dict[str, RemoteFile] = {}
-    file_ids: set[str] = set()
-    # One page holds up to 10,000 files on the Files API; list_all still follows has_more.
-    for item in api.list_all("listing files", client.files.list, purpose="assistants", limit=10_000):
-        file_ids.add(item.id)
-        parsed = parse_upload_name(item.filename)
-        if parsed is not None:
-            files[item.id] = RemoteFile(item.id, item.filename, parsed.key, parsed.short, item.created_at)
+
+def read_remote(api: Api) -> RemoteState:
+    with Lister(api) as lister:
+        assistants, others = _assistants(lister)
+        managed: list[RemoteStore] = []
+        store_ids: set[str] = set()
+        for item in lister.list_all("listing vector stores", "vector_stores"):
+            store_ids.add(item["id"])
+            key = _managed(item.get("metadata"))
+            if key is not None:
+                managed.append(RemoteStore(item["id"], key, item["created_at"]))
+        # The file checks: one listing per managed store, a few at a time (listing.py).
+        paths = [store_files_path(store.id) for store in managed]
+        stores: dict[str, RemoteStore] = {}
+        for store, listed in zip(managed, lister.list_each("listing vector store files", paths), strict=True):
+            if listed is None:
+                continue  # deleted since the listing (by a concurrent apply): it is not there
+            for vs_file in listed:
+                attributes = vs_file.get("attributes") or {}
+                store.files.append(
+                    RemoteStoreFile(
+                        vs_file["id"],
+                        _text(attributes.get("arun_path")),
+                        _text(attributes.get("arun_sha256")),
+                        str(vs_file.get("status")),
+                    )
+                )
+            stores[store.id] = store
+
+        files: dict[str, RemoteFile] = {}
+        file_ids: set[str] = set()
+        # One page holds up to 10,000 files on the Files API; list_all still follows has_more.
+        for item in lister.list_all("listing files", "files", beta=False, purpose="assistants", limit=10_000):
+            file_ids.add(item["id"])
+            filename = str(item.get("filename") or "")
+            parsed = parse_upload_name(filename)
+            if parsed is not None:
+                files[item["id"]] = RemoteFile(
+                    item["id"], filename, parsed.key, parsed.short, item["created_at"]
+                )
     foreign = {i for a in others for i in a.code_file_ids + a.vector_store_ids}
     return RemoteState(
         assistants, stores, files, len(others), frozenset(store_ids), frozenset(file_ids), frozenset(foreign)
@@ -167,22 +178,19 @@ class References:
 
 def read_references(api: Api) -> References:
     """What every assistant (managed or not) and every managed vector store refers to, read afresh."""
-    client = api.client
     refs = References()
-    for item in api.list_all("listing assistants", client.beta.assistants.list):
-        resources = item.tool_resources
-        if resources is None:
-            continue
-        if resources.code_interpreter is not None:
-            refs.code_files.update(resources.code_interpreter.file_ids or [])
-        if resources.file_search is not None:
-            refs.stores.update(resources.file_search.vector_store_ids or [])
-    for store in api.list_all("listing vector stores", client.vector_stores.list):
-        if _managed(store.metadata) is None and store.id not in refs.stores:
-            continue
-        try:
-            listed = api.list_all("listing vector store files", client.vector_stores.files.list, store.id)
-        except ApiNotFound:
-            continue
-        refs.store_files[store.id] = {vs_file.id for vs_file in listed}
+    with Lister(api) as lister:
+        for item in lister.list_all("listing assistants", "assistants"):
+            resources = item.get("tool_resources") or {}
+            refs.code_files.update((resources.get("code_interpreter") or {}).get("file_ids") or [])
+            refs.stores.update((resources.get("file_search") or {}).get("vector_store_ids") or [])
+        wanted = [
+            store["id"]
+            for store in lister.list_all("listing vector stores", "vector_stores")
+            if _managed(store.get("metadata")) is not None or store["id"] in refs.stores
+        ]
+        listings = lister.list_each("listing vector store files", [store_files_path(i) for i in wanted])
+        for store_id, listed in zip(wanted, listings, strict=True):
+            if listed is not None:
+                refs.store_files[store_id] = {vs_file["id"] for vs_file in listed}
     return refs

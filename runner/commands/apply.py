@@ -75,10 +75,10 @@ def run_apply(
     as_json: bool = False,
     hook: Callable[[str], None] | None = None,
 ) -> int:
-    check_assistants(root)
+    project = check_assistants(root)
     check_protocol(root, options)
     with open_api(options.settings(root), announce=not as_json) as api:
-        plan = make_plan(api, root, prune=prune, protocol=options.api)
+        plan = make_plan(api, root, prune=prune, protocol=options.api, project=project)
         if plan.empty:
             print_plan(plan, api.counter.requests, as_json=as_json)
             return 0

@@ -16,6 +16,7 @@ from runner.apply.remote import read_remote
 from runner.apply.render import plan_json, render_plan
 from runner.config import Settings
 from runner.project.load import require_assistants
+from runner.project.models import Project
 from runner.term import color_enabled
 
 EXIT_CHANGES = 2
@@ -41,15 +42,16 @@ class ApiOptions:
         )
 
 
-def check_assistants(root: Path) -> None:
+def check_assistants(root: Path) -> Project:
     """Stop before any API is touched when an assistant has a problem; only mention the scenarios'."""
-    _, scenario_problems = require_assistants(root)
+    project, scenario_problems = require_assistants(root)
     if scenario_problems:
         click.echo(
             f"Note: the scenarios have {scenario_problems} problem(s) (`arun validate` lists them); "
             "plan and apply need only the assistants, replay refuses them.",
             err=True,
         )
+    return project
 
 
 def check_protocol(root: Path, options: ApiOptions) -> None:
@@ -71,8 +73,12 @@ def check_protocol(root: Path, options: ApiOptions) -> None:
         )
 
 
-def make_plan(api: Api, root: Path, *, prune: bool, protocol: str = "assistants") -> Plan:
-    project, _ = require_assistants(root)
+def make_plan(
+    api: Api, root: Path, *, prune: bool, protocol: str = "assistants", project: Project | None = None
+) -> Plan:
+    """The plan of the project at `root` (or of `project`, when the caller has just loaded it)."""
+    if project is None:
+        project, _ = require_assistants(root)
     if protocol == "responses":
         from runner.apply.files_only import compute_files_plan
 
@@ -89,10 +95,10 @@ def print_plan(plan: Plan, requests: int, *, as_json: bool) -> None:
 
 
 def run_plan(root: Path, options: ApiOptions, *, prune: bool = False, as_json: bool = False) -> int:
-    check_assistants(root)
+    project = check_assistants(root)
     check_protocol(root, options)
     settings = options.settings(root)
     with open_api(settings, announce=not as_json) as api:
-        plan = make_plan(api, root, prune=prune, protocol=options.api)
+        plan = make_plan(api, root, prune=prune, protocol=options.api, project=project)
         print_plan(plan, api.counter.requests, as_json=as_json)
     return 0 if plan.empty else EXIT_CHANGES

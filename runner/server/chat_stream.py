@@ -124,26 +124,27 @@ def _data(payload: Mapping[str, Any] | str) -> bytes:
     return f"data: {text}\n\n".encode()
 
 
-async def frames(model: Model, inp: ModelInput, turn: ChatTurn) -> AsyncGenerator[bytes, None]:
-    """The SSE frames of one streamed answer; closing it early stops the model."""
+async def frames(model: Model, inp: ModelInput, turn: ChatTurn) -> AsyncGenerator[list[bytes], None]:
+    """The SSE frames of one streamed answer, a model event's frames at a time (the last event's with
+    `[DONE]`); closing it early stops the model."""
     events = model.stream(inp)
     try:
         async for event in events:
             if isinstance(event, StepDone):
-                for piece in turn.closing(event):
-                    yield _data(piece)
-                break
-            for piece in turn.chunks(event):
-                yield _data(piece)
+                yield [*(_data(piece) for piece in turn.closing(event)), _data("[DONE]")]
+                return
+            batch = [_data(piece) for piece in turn.chunks(event)]
+            if batch:
+                yield batch
     except (ModelFailure, ContextOverflow) as exc:
         # The status line has gone out: the failure is an `error` frame, as the API sends mid-stream.
         code = exc.code if isinstance(exc, ModelFailure) else "context_length_exceeded"
         error = {"message": str(exc), "type": "server_error", "param": None, "code": code}
-        yield _data({"error": error})
+        yield [_data({"error": error})]
         return
     finally:
         await events.aclose()
-    yield _data("[DONE]")
+    yield [_data("[DONE]")]
 
 
 async def finished(model: Model, inp: ModelInput) -> StepDone:

@@ -32,7 +32,9 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}. Pick another port.") from None
-    sock.listen(128)
+    # As many pending connections as uvicorn would allow itself: a client that opens hundreds at once (replay
+    # at -j 200) must not have its connection attempts dropped and retried a second later.
+    sock.listen(2048)
     return sock
 
 

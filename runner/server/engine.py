@@ -3,8 +3,9 @@ time through the seam (runner/server/seam.py), and publishes every change as a s
 
 Timing: the model paces its own stream (the simulator, `runner.sim.stream.SimulatedModel`, spreads each
 step over `model_time` seconds); a new run waits a tenth of that in `queued`. Between deltas the engine
-re-reads the run, so a cancel or an expiry takes effect within one delta: the engine then closes the
-model's stream and keeps what was written.
+checks the run, so a cancel or an expiry takes effect within one delta: the engine then closes the
+model's stream and keeps what was written. The check reads nothing back while the engine's own copy is the
+one saved last (runner/server/models/runs.py, `Runs.current`): a delta costs no SQL.
 
 The engine never depends on a stream: runs go on to their terminal state whether or not anyone listens.
 """
@@ -129,8 +130,8 @@ class Engine:
         task.add_done_callback(forget)
 
     def follow(self, run_id: str, first: list[tuple[str, dict[str, Any]]]) -> EventStreamResponse:
-        queue = self.bus.subscribe(run_id, first)
-        return EventStreamResponse(segment(self.bus, run_id, queue), self.settings.faults.stream_cut())
+        feed = self.bus.subscribe(run_id, first)
+        return EventStreamResponse(segment(self.bus, run_id, feed), self.settings.faults.stream_cut())
 
     def cancelling(self, run: dict[str, Any]) -> None:
         self.bus.publish(run["id"], "thread.run.cancelling", public(run))
@@ -177,9 +178,10 @@ class Engine:
     def _emit_step(self, run: dict[str, Any], event: str, step: dict[str, Any]) -> None:
         self.bus.publish(run["id"], event, public_step(step, bool(run.get("_include"))))
 
-    def _checkpoint(self, run_id: str) -> dict[str, Any] | None:
-        """The run as stored now, or None once it has ended (a cancel is finished here)."""
-        run = self.runs.load(run_id)
+    def _checkpoint(self, run: dict[str, Any] | str) -> dict[str, Any] | None:
+        """The run as stored now, or None once it has ended (a cancel is finished here). Given the engine's
+        own copy, that copy is read again only if a request changed the run meanwhile (`Runs.current`)."""
+        run = self.runs.load(run) if isinstance(run, str) else self.runs.current(run)
         if run["status"] == "cancelling":
             self._emit_run(self.runs.finish(run, "cancelled"))
             return None
@@ -272,7 +274,7 @@ class Engine:
                 break
             if not isinstance(event, ToolCallDelta):
                 continue
-            if (run := self._checkpoint(run["id"])) is None:
+            if (run := self._checkpoint(run)) is None:
                 return None
             # Calls may start out of order (the upstream adapter relays a built-in call once it is whole).
             first = event.index not in started_calls
@@ -333,7 +335,7 @@ class Engine:
             retriever=StoreRetriever(self.vector_stores, self._store_ids(run)),
             code_runner=self.sandbox.bound(origin=self.code_origin, files=files),
         )
-        if (run := self._checkpoint(run["id"])) is None:
+        if (run := self._checkpoint(run)) is None:
             return None
         calls = [
             tool_call_to_api(c, i, inp, include_content=True) for c, i in zip(done.calls, ids, strict=True)
@@ -401,7 +403,7 @@ class Engine:
                 return await self._tool_step(run, inp, events)
             if not isinstance(event, TextDelta):
                 continue
-            if (run := self._checkpoint(run["id"])) is None:
+            if (run := self._checkpoint(run)) is None:
                 # Cancelled or expired mid-message: the thread keeps what was written so far.
                 value = {"value": "".join(written), "annotations": cited}
                 message["content"] = [{"type": "text", "text": value}]

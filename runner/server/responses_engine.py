@@ -7,8 +7,9 @@ A response is a loop of model steps, as an Assistants run is: a message ends it;
 retrieval index and sandbox as runs) and the model is asked again. What the model sees comes from the items
 (runner/server/models/items.py, `seam_view`).
 
-Only a background response can be cancelled; the engine re-reads it before each delta and stops at the
-first delta after the cancel, closing the model's stream. Nothing depends on a listener: a response goes
+Only a background response can be cancelled; the engine checks it before each delta (reading it back only
+when a request saved or deleted it meanwhile, `Responses.stored`) and stops at the first delta after the
+cancel, closing the model's stream. Nothing depends on a listener: a response goes
 on to its end whether or not anyone streams it.
 """
 
@@ -102,8 +103,8 @@ class ResponseEngine:
         return task
 
     def follow(self, response_id: str) -> EventStreamResponse:
-        queue = self.bus.subscribe(response_id, [])
-        frames = response_segment(self.bus, response_id, queue)
+        feed = self.bus.subscribe(response_id, [])
+        frames = response_segment(self.bus, response_id, feed)
         return EventStreamResponse(frames, self.settings.faults.stream_cut())
 
     # -- driving a response ---------------------------------------------------------------------------
@@ -139,7 +140,7 @@ class ResponseEngine:
     def _stopped(self, response: dict[str, Any]) -> bool:
         if not response["background"]:
             return False
-        stored = self.responses.store.get("responses", response["id"])
+        stored = self.responses.stored(response)
         if stored is None or stored["status"] == "cancelled":
             response["status"] = "cancelled" if stored is not None else response["status"]
             for item in response["output"]:

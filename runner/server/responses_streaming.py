@@ -11,13 +11,12 @@ Assistants API keeps in the text. The Responses API has no markers: its `file_ci
 
 from __future__ import annotations
 
-import asyncio
-import secrets
+import os
 import string
 from collections.abc import AsyncGenerator
 from typing import Any
 
-from runner.server.streaming import Bus, Event, frame
+from runner.server.streaming import Bus, Feed, frame
 
 FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
 # Published (never sent) when a response ends without a terminal event (it was cancelled: the API has no
@@ -131,19 +130,27 @@ class ResponseEvents:
 
 def _padding(delta: str) -> str:
     # The real API pads deltas with random characters so that their sizes say nothing (include_obfuscation).
-    return "".join(secrets.choice(_PAD) for _ in range(max(1, 16 - len(delta))))
+    # One read of the system's random source per delta, not one per character: a character's slight bias
+    # (256 is not a multiple of 62) does not matter for padding.
+    return "".join(_PAD[b % len(_PAD)] for b in os.urandom(max(1, 16 - len(delta))))
 
 
-async def response_segment(
-    bus: Bus, response_id: str, queue: asyncio.Queue[Event]
-) -> AsyncGenerator[bytes, None]:
+async def response_segment(bus: Bus, response_id: str, feed: Feed) -> AsyncGenerator[list[bytes], None]:
+    """The frames of one response's stream, in batches: whatever was published since the last batch."""
     try:
         while True:
-            event, data = await queue.get()
-            if event == END:
-                break
-            yield frame(event, data)
-            if event in FINAL_EVENTS:
-                break
+            batch = []
+            for event, data in await feed.take():
+                if event == END:
+                    break
+                batch.append(frame(event, data))
+                if event in FINAL_EVENTS:
+                    break
+            else:
+                yield batch
+                continue
+            if batch:
+                yield batch
+            return
     finally:
-        bus.unsubscribe(response_id, queue)
+        bus.unsubscribe(response_id, feed)

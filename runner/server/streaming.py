@@ -42,33 +42,58 @@ FINAL_EVENTS = frozenset(
 Event = tuple[str, str]
 
 
+class Feed:
+    """The events published to one stream and not yet sent. A stream takes everything that is waiting at
+    once, so events published together (or while the stream was waiting for its socket) go out in one
+    write; one that comes alone goes out alone, at once."""
+
+    def __init__(self) -> None:
+        self._events: list[Event] = []
+        self._waiter: asyncio.Future[None] | None = None
+
+    def put(self, event: Event) -> None:
+        self._events.append(event)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def take(self) -> list[Event]:
+        while not self._events:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        events, self._events = self._events, []
+        return events
+
+
 class Bus:
     """Fan-out of a run's events to the streams that follow it. Lives on the server's event loop."""
 
     def __init__(self) -> None:
-        self._queues: dict[str, list[asyncio.Queue[Event]]] = {}
+        self._feeds: dict[str, list[Feed]] = {}
 
-    def subscribe(self, run_id: str, first: Sequence[tuple[str, dict[str, Any]]]) -> asyncio.Queue[Event]:
-        queue: asyncio.Queue[Event] = asyncio.Queue()
+    def subscribe(self, run_id: str, first: Sequence[tuple[str, dict[str, Any]]]) -> Feed:
+        feed = Feed()
         for name, data in first:
-            queue.put_nowait((name, _dumps(_as_streamed(name, data))))
-        self._queues.setdefault(run_id, []).append(queue)
-        return queue
+            feed.put((name, _dumps(_as_streamed(name, data))))
+        self._feeds.setdefault(run_id, []).append(feed)
+        return feed
 
-    def unsubscribe(self, run_id: str, queue: asyncio.Queue[Event]) -> None:
-        queues = self._queues.get(run_id, [])
-        if queue in queues:
-            queues.remove(queue)
-        if not queues:
-            self._queues.pop(run_id, None)
+    def unsubscribe(self, run_id: str, feed: Feed) -> None:
+        feeds = self._feeds.get(run_id, [])
+        if feed in feeds:
+            feeds.remove(feed)
+        if not feeds:
+            self._feeds.pop(run_id, None)
 
     def publish(self, run_id: str, event: str, data: dict[str, Any]) -> None:
-        queues = self._queues.get(run_id)
-        if not queues:
+        feeds = self._feeds.get(run_id)
+        if not feeds:
             return
         text = _dumps(_as_streamed(event, data))  # once, however many follow
-        for queue in queues:
-            queue.put_nowait((event, text))
+        for feed in feeds:
+            feed.put((event, text))
 
 
 def _as_streamed(event: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -92,23 +117,31 @@ def frame(event: str, data: str) -> bytes:
     return f"event: {event}\ndata: {data}\n\n".encode()
 
 
-async def segment(bus: Bus, run_id: str, queue: asyncio.Queue[Event]) -> AsyncGenerator[bytes, None]:
+DONE = frame("done", "[DONE]")
+
+
+async def segment(bus: Bus, run_id: str, feed: Feed) -> AsyncGenerator[list[bytes], None]:
+    """The frames of one segment, in batches: whatever was published since the last batch."""
     try:
         while True:
-            event, data = await queue.get()
-            yield frame(event, data)
-            if event in FINAL_EVENTS:
-                break
-        yield frame("done", "[DONE]")
+            batch = []
+            for event, data in await feed.take():
+                batch.append(frame(event, data))
+                if event in FINAL_EVENTS:
+                    batch.append(DONE)
+                    yield batch
+                    return
+            yield batch
     finally:
-        bus.unsubscribe(run_id, queue)
+        bus.unsubscribe(run_id, feed)
 
 
 class EventStreamResponse(Response):
-    """`text/event-stream`, written frame by frame. With `cut_after`, the connection is dropped after that
-    many frames without finishing the chunked body, which a client sees as a broken connection."""
+    """`text/event-stream`, written a batch of frames at a time (one socket write each). With `cut_after`,
+    the connection is dropped after that many frames without finishing the chunked body, which a client
+    sees as a broken connection."""
 
-    def __init__(self, frames: AsyncGenerator[bytes, None], cut_after: int | None = None) -> None:
+    def __init__(self, frames: AsyncGenerator[list[bytes], None], cut_after: int | None = None) -> None:
         # Not Response.__init__, which would declare a Content-Length for an empty body.
         self.status_code = 200
         self.background = None
@@ -123,12 +156,15 @@ class EventStreamResponse(Response):
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
         sent = 0
         try:
-            async for chunk in self.frames:
-                if self.cut_after is not None and sent >= self.cut_after:
+            async for batch in self.frames:
+                if self.cut_after is not None and sent + len(batch) > self.cut_after:
+                    if sent < self.cut_after:
+                        body = b"".join(batch[: self.cut_after - sent])
+                        await send({"type": "http.response.body", "body": body, "more_body": True})
                     # Returning without the final body message makes uvicorn close the connection.
                     return
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-                sent += 1
+                await send({"type": "http.response.body", "body": b"".join(batch), "more_body": True})
+                sent += len(batch)
         finally:
             # Unsubscribes the stream from the bus, also when the client went away mid-stream.
             await self.frames.aclose()

@@ -5,9 +5,10 @@ time), and `paced` spreads those events over the model time.
 
 Pacing is to absolute deadlines: the k-th of n deltas of a step is due `k * model_time / n` after the step
 started, however long the consumer took with the earlier ones, so a busy server does not stretch a step.
-`StepStart` comes at once and `StepDone` right after the last delta. Every delta waits on the event loop
-(`asyncio.sleep`, zero when it is already due), so a consumer can check for a cancel between deltas and
-stop by closing the generator.
+`StepStart` comes at once and `StepDone` right after the last delta. A delta waits on the event loop
+(`asyncio.sleep`) until it is due; one already due (the consumer is late) comes at once, and at least every
+eighth delta gives the loop a turn, so a consumer can check for a cancel between deltas and stop by
+closing the generator.
 """
 
 from __future__ import annotations
@@ -100,6 +101,10 @@ def pieces(done: StepDone) -> Iterator[ModelEvent]:
     yield done
 
 
+# Deltas already due that are passed on back to back before the event loop gets a turn anyway.
+OVERDUE_RUN = 8
+
+
 async def paced(
     events: list[ModelEvent],
     model_time: float,
@@ -108,15 +113,22 @@ async def paced(
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> AsyncGenerator[ModelEvent, None]:
     """`events` spread over `model_time` seconds: each delta waits for its deadline, evenly spaced (the
-    clock is the event loop's unless given)."""
+    clock is the event loop's unless given). A delta whose deadline has passed (the consumer is running
+    late) comes at once, without a trip through the event loop, so that a late consumer gets what it is
+    owed together and its stream writes it in one go; after OVERDUE_RUN of those the loop gets its turn."""
     time = clock or asyncio.get_running_loop().time
     started = time()
     deltas = sum(1 for e in events if isinstance(e, (TextDelta, ToolCallDelta)))
-    k = 0
+    k = overdue = 0
     for event in events:
         if isinstance(event, (TextDelta, ToolCallDelta)):
             k += 1
-            await sleep(max(0.0, started + k * model_time / deltas - time()))
+            wait = started + k * model_time / deltas - time()
+            if wait > 0 or overdue >= OVERDUE_RUN:
+                await sleep(max(0.0, wait))
+                overdue = 0
+            else:
+                overdue += 1
         yield event
 
 

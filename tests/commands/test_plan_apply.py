@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -299,3 +301,48 @@ def test_embedded_default(project: Path, local_flag: bool) -> None:
     )
     result = CliRunner().invoke(cli, ["-C", str(project), "plan"], catch_exceptions=False)
     assert result.exit_code == 0
+
+
+PROBE = (
+    "import sys\n"
+    "from runner.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code\n"
+    "sys.stderr.write(f'EXIT:{code} IMPORTED:' + ','.join(sorted({m.split('.')[0] for m in sys.modules} & {'openai', 'pydantic'})))\n"
+)
+
+
+@pytest.mark.parametrize("where", ["embedded", "arun serve"])
+def test_a_no_op_plan_reads_over_plain_http_without_loading_the_sdk(
+    project: Path, server: Server, where: str
+) -> None:
+    """The SDK costs about a second to load (docs/performance.md, "Apply"); a plan with nothing to do
+    never needs it. Checked in a fresh process: the SDK is loaded there for anything that writes."""
+    remote = [] if where == "embedded" else server.cli_args()
+    assert CliRunner().invoke(cli, ["-C", str(project), "apply", "--yes", *remote]).exit_code == 0
+    for command in ("plan", "apply"):
+        done = subprocess.run(
+            [sys.executable, "-c", PROBE, "-C", str(project), command, *remote],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.stdout.startswith("No changes.")
+        assert done.stderr.endswith("EXIT:0 IMPORTED:")
+    # Once there is something to write, the SDK does the writing.
+    write(
+        project,
+        "assistants/math-tutor.yaml",
+        (project / "assistants/math-tutor.yaml").read_text() + "temperature: 0.5\n",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "-C", str(project), "apply", "--yes", *remote],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stderr.endswith("EXIT:0 IMPORTED:openai,pydantic")

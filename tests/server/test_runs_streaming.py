@@ -15,6 +15,7 @@ from openai.types.beta.threads import Text, TextDelta
 from runs_support import WEATHER, RunContract, async_sdk, names, sdk, start_server
 
 from runner.server.embedded import EmbeddedServer
+from runner.server.streaming import Bus, segment
 
 INCLUDE = "step_details.tool_calls[*].file_search.results[*].content"
 RUN_START = ["thread.run.created", "thread.run.queued", "thread.run.in_progress"]
@@ -359,3 +360,77 @@ def test_parallel_function_calls_stream_with_their_own_indexes(api: openai.OpenA
         assistant_id=assistant.id, thread=thread, parallel_tool_calls=False
     )  # type: ignore[arg-type]
     assert len(one.required_action.submit_tool_outputs.tool_calls) == 1  # type: ignore[union-attr]
+
+
+def test_events_published_together_go_out_in_one_write() -> None:
+    async def scenario() -> list[list[bytes]]:
+        bus = Bus()
+        feed = bus.subscribe("run_1", [("thread.run.created", {"id": "run_1"})])
+        bus.publish("run_1", "thread.run.queued", {"id": "run_1"})
+        frames = segment(bus, "run_1", feed)
+        batches = [await anext(frames)]  # both waiting: one batch
+        waiting = asyncio.ensure_future(anext(frames))
+        await asyncio.sleep(0)
+        bus.publish("run_1", "thread.message.delta", {"id": "msg_1"})  # alone: out at once, alone
+        batches.append(await waiting)
+        bus.publish("run_1", "thread.message.delta", {"id": "msg_2"})
+        bus.publish("run_1", "thread.run.completed", {"id": "run_1"})
+        bus.publish("run_1", "thread.run.step.created", {"id": "step_late"})  # after the end: not sent
+        batches.append(await anext(frames))
+        assert [b async for b in frames] == []
+        assert bus._feeds == {}  # the ended stream unsubscribed
+        return batches
+
+    batches = asyncio.run(scenario())
+    names = [[f.split(b"\n")[0].decode() for f in batch] for batch in batches]
+    assert names == [
+        ["event: thread.run.created", "event: thread.run.queued"],
+        ["event: thread.message.delta"],
+        ["event: thread.message.delta", "event: thread.run.completed", "event: done"],
+    ]
+
+
+def test_a_delta_reads_nothing_back_from_the_store(fast: EmbeddedServer, api: openai.OpenAI) -> None:
+    store = fast.backend.store
+    reads: list[str] = []
+    get = store.get
+
+    def counted(table: str, object_id: str, **scope: str) -> dict[str, object] | None:
+        reads.append(table)
+        return get(table, object_id, **scope)
+
+    store.get = counted  # type: ignore[method-assign]
+    assistant = api.beta.assistants.create(model="gpt-4o", instructions="Address the user as Captain.")
+    thread = {"messages": [{"role": "user", "content": "Hello! What can you tell me about streams?"}]}
+    with api.beta.threads.create_and_run_stream(assistant_id=assistant.id, thread=thread) as stream:  # type: ignore[arg-type]
+        deltas = sum(1 for event in stream if event.event == "thread.message.delta")
+    # The run is read when it starts and after its queued wait, never once per delta.
+    assert deltas > 20 and reads.count("runs") <= 2, (deltas, reads)
+
+
+def test_metadata_changed_while_a_run_streams_is_kept_to_its_end(tmp_path: Path, rc: RunContract) -> None:
+    server = start_server(tmp_path / "meta.db", model_time=0.5)
+    api = sdk(server, rc)
+    try:
+        assistant = api.beta.assistants.create(model="gpt-4o")
+        stream = api.beta.threads.create_and_run(
+            assistant_id=assistant.id,
+            thread={"messages": [{"role": "user", "content": "hello there"}]},
+            stream=True,
+        )
+        changed, started, final = False, None, None
+        for event in stream:
+            if event.event == "thread.run.created":
+                started = event.data
+            if event.event == "thread.message.delta" and not changed:
+                assert started is not None
+                api.beta.threads.runs.update(started.id, thread_id=started.thread_id, metadata={"k": "v"})  # type: ignore[attr-defined]
+                changed = True
+            if event.event == "thread.run.completed":
+                final = event.data
+        assert changed and final is not None and final.metadata == {"k": "v"}
+        stored = api.beta.threads.runs.retrieve(final.id, thread_id=final.thread_id)
+        assert stored.status == "completed" and stored.metadata == {"k": "v"}
+    finally:
+        api.close()
+        server.stop()

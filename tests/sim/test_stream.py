@@ -158,3 +158,29 @@ def test_closing_the_stream_stops_the_model() -> None:
 
     got = asyncio.run(first_two())
     assert got[0] == StepStart("message") and isinstance(got[1], TextDelta)
+
+
+def test_deltas_already_due_come_at_once_and_the_loop_still_gets_turns() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    text = " ".join("w" * 20)
+    events = list(pieces(StepDone(MessageStep(text, (), Usage(0, 20)))))
+
+    async def consume() -> int:
+        deltas = 0
+        async for event in paced(events, 1.0, clock=lambda: now[0], sleep=sleep):
+            if isinstance(event, TextDelta):
+                deltas += 1
+                if deltas == 2:
+                    now[0] += 0.86  # the consumer stalls: deltas 3 to 19 are due by now
+        return deltas
+
+    assert asyncio.run(consume()) == 20
+    # A sleep for each of the first two deltas; of the 17 overdue ones the ninth gives the loop a turn (a
+    # zero sleep) and the others come at once; the last one is waited for again.
+    assert slept == pytest.approx([0.05, 0.05, 0.0, 0.04])

@@ -36,7 +36,15 @@ _ID_SHAPES = {
 
 def new_id(kind: str) -> str:
     prefix, alphabet, length = _ID_SHAPES[kind]
-    return prefix + "".join(secrets.choice(alphabet) for _ in range(length))
+    # One read of the system's random source per id (not one per character: a run makes several ids);
+    # bytes past the last whole multiple of the alphabet's size are skipped, so every character is as
+    # likely as any other.
+    size = len(alphabet)
+    usable = 256 - 256 % size
+    chars: list[str] = []
+    while len(chars) < length:
+        chars.extend(alphabet[b % size] for b in secrets.token_bytes(2 * length) if b < usable)
+    return prefix + "".join(chars[:length])
 
 
 def now() -> int:

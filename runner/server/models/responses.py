@@ -73,6 +73,9 @@ class Responses:
         self.files = files
         self.vector_stores = vector_stores
         self.conversations = conversations
+        # The copy of each active response saved last: while that is the engine's own, no request has
+        # cancelled or deleted the response, and the engine need not read it back between deltas.
+        self._saved: dict[str, dict[str, Any]] = {}
         self.recover()
 
     # -- creation -------------------------------------------------------------------------------------
@@ -238,10 +241,25 @@ class Responses:
                     {**item, "created_at": response["created_at"]},
                     response_id=response["id"],
                 )
+        self._remember(response)
 
     def save(self, response: dict[str, Any]) -> None:
         if response["store"]:
             self.store.update("responses", response, status=response["status"])
+            self._remember(response)
+
+    def _remember(self, response: dict[str, Any]) -> None:
+        if response["status"] in ACTIVE:
+            self._saved[response["id"]] = response
+        else:
+            self._saved.pop(response["id"], None)
+
+    def stored(self, response: dict[str, Any]) -> dict[str, Any] | None:
+        """`response` as stored now (None once deleted): `response` itself while it is the copy saved last,
+        otherwise read again."""
+        if self._saved.get(response["id"]) is response:
+            return response
+        return self.store.get("responses", response["id"])
 
     # -- reading --------------------------------------------------------------------------------------
 
@@ -272,6 +290,7 @@ class Responses:
 
     def delete(self, response_id: str) -> dict[str, Any]:
         self.load(response_id)
+        self._saved.pop(response_id, None)
         with self.store.transaction():
             self.store.delete("responses", response_id)
             for item in self.store.all("response_items", response_id=response_id):

@@ -61,6 +61,9 @@ class Runs:
         self.assistants = assistants
         self.ttl = ttl
         self.steps = RunSteps(store)
+        # The copy of each active run saved last: while that is the engine's own, nothing else has changed
+        # the run and the engine need not read it back between deltas (see `current`).
+        self._saved: dict[str, dict[str, Any]] = {}
         self.recover()
 
     # -- creation -------------------------------------------------------------------------------------
@@ -199,6 +202,13 @@ class Runs:
             raise ObjectNotFound("run", run_id)
         return self.refresh(run)
 
+    def current(self, run: dict[str, Any]) -> dict[str, Any]:
+        """The run as stored now: `run` itself while it is the copy saved last (no request has changed the
+        run since: a cancel or a metadata change saves another copy), otherwise read again."""
+        if self._saved.get(run["id"]) is run:
+            return self.refresh(run)
+        return self.load(run["id"])
+
     def get_run(self, thread_id: str, run_id: str) -> dict[str, Any]:
         self.assistants.get_thread(thread_id)
         run = self.store.get("runs", run_id, thread_id=thread_id)
@@ -293,6 +303,11 @@ class Runs:
 
     def save(self, run: dict[str, Any]) -> None:
         self.store.update("runs", run, status=run["status"])
+        if run["status"] in ("queued", "in_progress", "cancelling"):
+            self._saved[run["id"]] = run
+        else:
+            # Waiting for tool outputs or ended: the engine drops its copy, and so does this map.
+            self._saved.pop(run["id"], None)
 
     def set_status(self, run: dict[str, Any], status: str, **fields: Any) -> dict[str, Any]:
         run["status"] = status

@@ -11,13 +11,14 @@ Every run this engine starts ends terminal, or is cancelled by it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from runner.api.events import EventStream
 from runner.api.session import Api
 from runner.errors import ApiError, RunnerError
 from runner.replay.collect import TERMINAL, TurnState
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from runner.replay.play import Target
 
 SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
+DELTAS = frozenset({"thread.message.delta", "thread.run.step.delta"})
 
 
 @dataclass
@@ -128,10 +130,10 @@ class AssistantsEngine:
             first: Callable[[], Any] = partial(self._create_run, conv, None, settings, include, stream)
         elif conv.thread_id is None:
             first = partial(
-                threads.create_and_run,
+                _streamed,
+                threads.with_streaming_response.create_and_run,
                 assistant_id=conv.assistant_id,
                 thread={"messages": [message]},
-                stream=True,
                 **fold_additional(settings, conv.instructions),
             )
         else:
@@ -141,12 +143,16 @@ class AssistantsEngine:
         while (
             state.status == "requires_action" and self.stopper.reason is None and time.monotonic() < deadline
         ):
+            submit_tool_outputs: Any = (
+                partial(threads.runs.submit_tool_outputs, stream=False)
+                if self.poll
+                else partial(_streamed, threads.runs.with_streaming_response.submit_tool_outputs)
+            )
             submit = partial(
-                threads.runs.submit_tool_outputs,
+                submit_tool_outputs,
                 state.run_id,
                 thread_id=state.thread_id,
                 tool_outputs=outputs(state.required_calls()),
-                stream=stream,
             )
             self._drive(state, submit, deadline)
         self._finish(state, deadline)
@@ -165,7 +171,12 @@ class AssistantsEngine:
             extra["include"] = include
         assert conv.thread_id is not None
         runs: Any = self.api.client.beta.threads.runs
-        return runs.create(conv.thread_id, assistant_id=conv.assistant_id, stream=stream, **settings, **extra)
+        if not stream:
+            return runs.create(
+                conv.thread_id, assistant_id=conv.assistant_id, stream=False, **settings, **extra
+            )
+        create = runs.with_streaming_response.create
+        return _streamed(create, conv.thread_id, assistant_id=conv.assistant_id, **settings, **extra)
 
     # Driving a run to a stop: requires_action, terminal, or cancelled by us
 
@@ -179,9 +190,11 @@ class AssistantsEngine:
         with self.stopper.lock:
             self.stopper.streams.add(response)
         try:
-            for event in _events(response):
-                state.see_event(event.event, event.data.model_dump(mode="json") if event.data else {})
-                self._track(state)
+            for event in response:
+                # The deltas (most of a stream) are not read: the run's finished objects follow them.
+                if event.name not in DELTAS:
+                    state.see_event(event.name or "", event.json())
+                    self._track(state)
                 if self.stopper.reason is not None or time.monotonic() > deadline:
                     break
         except ApiError:
@@ -275,5 +288,6 @@ class AssistantsEngine:
         self._track(state)
 
 
-def _events(stream: Any) -> Iterator[Any]:
-    yield from stream
+def _streamed(request: Callable[..., Any], *args: Any, **kwargs: Any) -> EventStream:
+    """A streamed request whose events are read as plain JSON (runner/api/events.py)."""
+    return EventStream.open(request(*args, stream=True, **kwargs))

@@ -20,10 +20,11 @@ the response is stored, waits briefly for it to end, recording the turn as cut s
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from runner.api.events import EventStream
 from runner.api.session import Api
 from runner.errors import ApiError, RunnerError
 from runner.project.models import Scenario
@@ -258,24 +259,28 @@ class ResponsesEngine:
     def _stream(self, turn: ResponsesTurn, request: dict[str, Any], deadline: float) -> dict[str, Any]:
         """One streamed response to its end; the response as its last event showed it."""
         client: Any = self.api.client
+        create = client.responses.with_streaming_response.create
         stream = self.api.call(
-            "create a response", client.responses.create, stream=True, write=True, **request
+            "create a response", lambda: EventStream.open(create(stream=True, **request)), write=True
         )
         current: dict[str, Any] = {}
         with self.stopper.lock:
             self.stopper.streams.add(stream)
         dropped = False
         try:
-            for event in _events(stream):
+            for event in stream:
                 # Only the lifecycle events carry the response (its output complete at the end); the
-                # deltas in between are not read, so they are not converted either.
-                kind = getattr(event, "type", "")
-                if getattr(event, "response", None) is not None:
-                    current = event.response.model_dump(mode="json")
-                elif kind == "error":
-                    turn.error = str(getattr(event, "message", None) or kind)
-                if current.get("status") in TERMINAL:
-                    break
+                # deltas in between are not read, so they are not decoded either.
+                if event.name is None or not event.name.endswith(".delta"):
+                    decoded = event.json()
+                    data: dict[str, Any] = decoded if isinstance(decoded, dict) else {}
+                    kind = event.name or str(data.get("type") or "")
+                    if isinstance(data.get("response"), dict):
+                        current = data["response"]
+                    elif kind == "error":
+                        turn.error = str(data.get("message") or kind)
+                    if current.get("status") in TERMINAL:
+                        break
                 if self.stopper.reason is not None or time.monotonic() > deadline:
                     turn.cancelled_by_arun = self.stopper.reason or "timeout"
                     break
@@ -352,10 +357,6 @@ def _as_input(item: Mapping[str, Any]) -> dict[str, Any]:
     """An output item as the next request's input (stateless mode sends the conversation back): as the
     server sent it, without the fields it left empty."""
     return {k: v for k, v in item.items() if v is not None}
-
-
-def _events(stream: Any) -> Iterator[Any]:
-    yield from stream
 
 
 __all__ = ["STATES", "Conversation", "ResponsesEngine", "ResponsesTurn"]

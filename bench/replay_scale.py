@@ -1,0 +1,303 @@
+"""Replay at scale, as whole `arun replay` commands on the embedded local server (issue 15, rows 1-2 and
+memory), each against its yardstick in the same run:
+
+- wall time of 200 scenarios x 3 plain turns at 1 s model time, -j 200, against the same command
+  replaying one of those scenarios alone (goal <= 1.15x);
+- completion latency at -j 200: from the moment the server published a run's terminal event to the moment
+  replay's engine handed the finished turn back (goal p99 < 50 ms), beside the same figure for the one
+  scenario alone;
+- peak RSS of the whole command (embedded server included) replaying 1,000 scenarios at -j 200 (goal
+  < 150 MB), and of a larger set to show how it scales, against the command replaying one scenario.
+
+Every command runs in a fresh process through this file's `--child` mode, which only adds two timestamp
+hooks (the server's `Bus.publish` of a terminal event, the engine's `run_turn` return) and writes them out
+at exit; memory is the child's own `ru_maxrss` (os.wait4). With --before DIR (another arun checkout, e.g.
+`git archive main | tar -x -C DIR`), its commands run interleaved in the same rounds on the same load.
+Prints figures and ratios; asserts nothing. Run: .venv/bin/python bench/replay_scale.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bench.table import Row
+
+ROOT = Path(__file__).resolve().parent.parent
+
+ASSISTANT = """\
+name: Scale Chat
+model: gpt-4o
+instructions: You answer briefly and politely.
+"""
+TURNS = (
+    "Hello! What can you tell me about lighthouses?",
+    "And how did their keepers live?",
+    "Thank you, that is all for today.",
+)
+TERMINAL_EVENTS = {
+    *(f"thread.run.{s}" for s in ("completed", "failed", "cancelled", "expired", "incomplete")),
+    "response.completed",
+    "response.failed",
+    "response.incomplete",
+}
+
+
+def make_project(root: Path, count: int) -> None:
+    (root / "assistants").mkdir(parents=True)
+    (root / "assistants" / "chat.yaml").write_text(ASSISTANT)
+    folder = root / "scenarios" / "scale"
+    folder.mkdir(parents=True)
+    turns = "".join(f"  - user: {text}\n" for text in TURNS)
+    for index in range(count):
+        (folder / f"s{index:05d}.yaml").write_text(f"assistant: chat\nturns:\n{turns}")
+
+
+# -- the child: one whole command, with two timestamp hooks -------------------------------------------------
+
+
+def child(out: str, argv: list[str]) -> None:
+    import atexit
+
+    server: dict[str, float] = {}
+    client: dict[str, float] = {}
+
+    from runner.server import streaming
+
+    publish = streaming.Bus.publish
+
+    def timed_publish(self: Any, run_id: str, event: str, data: dict[str, Any]) -> None:
+        publish(self, run_id, event, data)
+        if event in TERMINAL_EVENTS:
+            server.setdefault(run_id, time.monotonic())
+
+    streaming.Bus.publish = timed_publish  # type: ignore[method-assign]
+
+    from runner.replay.engines import assistants, responses
+
+    def hook(engine: Any, key: Any) -> None:
+        run_turn = engine.run_turn
+
+        def timed(self: Any, *args: Any, **kwargs: Any) -> Any:
+            turn = run_turn(self, *args, **kwargs)
+            ident = key(turn)
+            if ident:
+                client.setdefault(ident, time.monotonic())
+            return turn
+
+        engine.run_turn = timed
+
+    hook(assistants.AssistantsEngine, lambda t: t.run_id)
+    hook(responses.ResponsesEngine, lambda t: t.last.get("id"))
+
+    def dump() -> None:
+        Path(out).write_text(json.dumps({"server": server, "client": client}))
+
+    atexit.register(dump)
+    from runner.cli import main
+
+    main(argv)
+
+
+# -- the parent ------------------------------------------------------------------------------------------
+
+
+def _env(tree: Path, model_time: float) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONDONTWRITEBYTECODE", "OPENAI_API_KEY", "OPENAI_BASE_URL", "CI")
+    }
+    env["PYTHONPATH"] = str(tree)
+    env["ARUN_MODEL_TIME"] = str(model_time)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+class Run:
+    def __init__(self, seconds: float, rss_mb: float, latencies: list[float], code: int) -> None:
+        self.seconds, self.rss_mb, self.latencies, self.code = seconds, rss_mb, latencies, code
+
+
+def command(tree: Path, project: Path, args: list[str], model_time: float) -> Run:
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        stamps = Path(handle.name)
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child", str(stamps), "--", *args]
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, cwd=project, env=_env(tree, model_time), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    errors = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        print(f"  ! {' '.join(args)} exited {proc.returncode}: {errors.strip()[-600:]}", file=sys.stderr)
+    data = json.loads(stamps.read_text() or "{}") if stamps.stat().st_size else {"server": {}, "client": {}}
+    stamps.unlink()
+    latencies = [
+        (data["client"][k] - data["server"][k]) * 1000 for k in data["client"] if k in data["server"]
+    ]
+    return Run(seconds, usage.ru_maxrss / 1024, latencies, proc.returncode)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure(args: argparse.Namespace) -> dict[str, Any]:
+    trees = {"now": ROOT} if args.before is None else {"before": args.before.resolve(), "now": ROOT}
+    results: dict[str, Any] = {"load": [os.getloadavg()[0]], "trees": list(trees)}
+    with tempfile.TemporaryDirectory() as tmp:
+        projects = {}
+        for label, tree in trees.items():
+            projects[label] = Path(tmp) / label / "project"
+            make_project(projects[label], args.scenarios)
+            # Warm-up: replay applies the assistant on the embedded server, byte-code caches are written.
+            command(tree, projects[label], ["replay", "scale/s00000"], 0.0)
+        alone = ["replay", "scale/s00000", "-j", str(args.jobs)]
+        many = ["replay", "scale/", "-j", str(args.jobs)]
+        for label in trees:
+            results[label] = {"alone": [], "many": []}
+        for _ in range(args.rounds):
+            for label, tree in trees.items():
+                results[label]["alone"].append(command(tree, projects[label], alone, args.model_time))
+                results[label]["many"].append(command(tree, projects[label], many, args.model_time))
+                results["load"].append(os.getloadavg()[0])
+        for label, tree in trees.items():
+            memory = {}
+            for count in [1, *args.memory]:
+                project = Path(tmp) / label / f"mem{count}"
+                make_project(project, count)
+                command(tree, project, ["replay", "scale/s00000"], 0.0)  # applies first
+                memory[count] = command(
+                    tree, project, ["replay", "scale/", "-j", str(args.jobs)], args.memory_model_time
+                )
+            results[label]["memory"] = memory
+            results["load"].append(os.getloadavg()[0])
+    return results
+
+
+def summarise(results: dict[str, Any], args: argparse.Namespace) -> list[Row]:
+    from bench.table import Row
+
+    rows: list[Row] = []
+    load = statistics.mean(results["load"])
+    print(
+        f"replay at scale on the embedded server, {args.scenarios} scenarios x 3 plain turns, model time "
+        f"{args.model_time} s, -j {args.jobs}; medians of {args.rounds} rounds; load average {load:.1f} "
+        f"(max {max(results['load']):.1f}), 2 cores"
+    )
+    for label in results["trees"]:
+        data = results[label]
+        alone = statistics.median(r.seconds for r in data["alone"])
+        many = statistics.median(r.seconds for r in data["many"])
+        ideal = args.model_time * 3
+        ratio = many / alone
+        lat_many = [x for r in data["many"] for x in r.latencies]
+        lat_alone = [x for r in data["alone"] for x in r.latencies]
+        print(f"  {label}:")
+        print(
+            f"    wall: one scenario alone {alone:6.2f} s, {args.scenarios} at -j {args.jobs} {many:6.2f} s "
+            f"= {ratio:.2f}x alone (goal <= 1.15x); model-time ideal {ideal:.1f} s "
+            f"(all: {' '.join(f'{r.seconds:.2f}' for r in data['many'])})"
+        )
+        print(
+            f"    completion latency at -j {args.jobs}: p50 {pct(lat_many, 0.5):6.1f} ms, "
+            f"p99 {pct(lat_many, 0.99):6.1f} ms, max {max(lat_many, default=float('nan')):6.1f} ms "
+            f"over {len(lat_many)} turns (goal p99 < 50 ms); alone p99 {pct(lat_alone, 0.99):.1f} ms"
+        )
+        memory = data["memory"]
+        base = memory[1].rss_mb
+        parts = [f"{n} scenarios {m.rss_mb:6.1f} MB in {m.seconds:.1f} s" for n, m in memory.items()]
+        print(f"    peak RSS, whole command, -j {args.jobs}: " + "; ".join(parts))
+        counts = sorted(memory)
+        if len(counts) >= 3:
+            small, large = counts[1], counts[-1]
+            per = (memory[large].rss_mb - memory[small].rss_mb) / (large - small) * 1000
+            print(f"    growth from {small} to {large} scenarios: {per:.1f} MB per 1,000 scenarios")
+        failed = [r.code for kind in ("alone", "many") for r in data[kind] if r.code != 0]
+        failed += [m.code for m in memory.values() if m.code != 0]
+        if failed:
+            print(f"    ! {len(failed)} command(s) did not exit 0: the figures above are not valid")
+        if label == results["trees"][-1]:
+            suffix = f"; load {load:.1f}"
+            rows.append(
+                Row(
+                    f"{args.scenarios} scenarios x 3 plain turns, {args.model_time:g} s model time, "
+                    f"-j {args.jobs}",
+                    "<= 1.15x one of them alone",
+                    f"{ratio:.2f}x ({many:.2f} s vs {alone:.2f} s alone){suffix}",
+                    ratio <= 1.15,
+                )
+            )
+            p99 = pct(lat_many, 0.99)
+            rows.append(
+                Row(
+                    f"completion latency, -j {args.jobs}",
+                    "p99 < 50 ms",
+                    f"p50 {pct(lat_many, 0.5):.0f} ms, p99 {p99:.0f} ms (alone p99 "
+                    f"{pct(lat_alone, 0.99):.0f} ms){suffix}",
+                    p99 < 50,
+                )
+            )
+            if 1000 in memory:
+                rows.append(
+                    Row(
+                        f"peak RSS, replay of 1,000 scenarios, -j {args.jobs}",
+                        "< 150 MB, linear beyond",
+                        f"{memory[1000].rss_mb:.0f} MB (one scenario {base:.0f} MB)"
+                        + "".join(f"; {n:,}: {m.rss_mb:.0f} MB" for n, m in memory.items() if n > 1000),
+                        memory[1000].rss_mb < 150,
+                    )
+                )
+    return rows
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--scenarios", type=int, default=200)
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--model-time", type=float, default=1.0)
+    parser.add_argument("--memory", type=lambda s: [int(x) for x in s.split(",") if x], default=[1000, 3000])
+    parser.add_argument("--memory-model-time", type=float, default=0.2)
+    parser.add_argument("--before", type=Path, help="another arun checkout to run in the same rounds")
+    parser.add_argument("--quick", action="store_true", help="one round, memory at 1,000 only")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.memory = 1, [1000]
+    return args
+
+
+def rows() -> list[Row]:
+    args = parse([])
+    return summarise(measure(args), args)
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        # The child imports arun from the tree under test (PYTHONPATH), never from this file's own.
+        child(sys.argv[2], sys.argv[sys.argv.index("--") + 1 :])
+        return
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    args = parse()
+    for row in summarise(measure(args), args):
+        print(f"| {row.what} | {row.goal} | {row.measured} | {'yes' if row.met else 'no'} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""A streamed response's server-sent events, read off the wire as plain JSON, beneath the replay engines'
+client seam (DESIGN.md "Seams").
+
+Replay reads a run's or a response's stream only for the events that change what it knows (a run's status,
+a finished step or message, a response's lifecycle). The SDK's own `Stream` parsed every event, the many
+text deltas included, into its pydantic models: 60 times the cost of `json.loads`, and most of the client's
+CPU at -j 200 (docs/performance.md, "Replay client"). Here an event's data stays bytes until the engine asks
+for it, so the deltas it never reads cost a line split. The request itself, its status errors and retries
+remain the SDK's (`with_streaming_response`), and a stream that breaks or reports an error raises the same
+SDK exceptions as the SDK's own stream did, so the engines' handling of dropped streams is unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import httpx2
+import openai
+
+
+class Event:
+    """One server-sent event: its name (None when the stream names none) and its data, decoded on demand."""
+
+    __slots__ = ("data", "name")
+
+    def __init__(self, name: str | None, data: bytes) -> None:
+        self.name = name
+        self.data = data
+
+    def json(self) -> Any:
+        return json.loads(self.data) if self.data else {}
+
+
+class Decoder:
+    """Bytes in, whole events out (the SSE format: `event:` and `data:` lines, a blank line ends an event;
+    comment lines and other fields are ignored). LF and CRLF line ends."""
+
+    def __init__(self) -> None:
+        self._rest = b""
+        self._name: str | None = None
+        self._data: list[bytes] = []
+
+    def feed(self, chunk: bytes) -> list[Event]:
+        lines = (self._rest + chunk).split(b"\n")
+        self._rest = lines.pop()  # an unfinished line waits for the next chunk
+        events = []
+        for line in lines:
+            if line.endswith(b"\r"):
+                line = line[:-1]
+            if not line:
+                if self._data or self._name is not None:
+                    events.append(Event(self._name, b"\n".join(self._data)))
+                self._name, self._data = None, []
+                continue
+            field, _, value = line.partition(b":")
+            if value.startswith(b" "):
+                value = value[1:]
+            if field == b"data":
+                self._data.append(value)
+            elif field == b"event":
+                self._name = value.decode("utf-8")
+        return events
+
+
+class EventStream:
+    """The events of one streamed response, in order, until `[DONE]` or the end of the body. `close()`, from
+    any thread, releases the connection and ends a read in progress."""
+
+    def __init__(self, response: Any) -> None:  # the SDK's APIResponse of a `with_streaming_response` call
+        self._response = response
+        self._http: httpx2.Response = response.http_response
+
+    @classmethod
+    def open(cls, manager: Any) -> EventStream:
+        """Send the request of a `with_streaming_response` call (raising the SDK's status errors)."""
+        return cls(manager.__enter__())
+
+    def close(self) -> None:
+        self._response.close()
+
+    def __iter__(self) -> Iterator[Event]:
+        decoder = Decoder()
+        request = self._http.request
+        try:
+            for chunk in self._http.iter_bytes():
+                for event in decoder.feed(chunk):
+                    if event.data.startswith(b"[DONE]"):
+                        return
+                    _raise_reported_error(event, request)
+                    yield event
+        except httpx2.TimeoutException as exc:  # as the SDK's stream reports them
+            raise openai.APITimeoutError(request=request) from exc
+        except httpx2.RequestError as exc:
+            raise openai.APIConnectionError(request=request) from exc
+        finally:
+            self.close()
+
+
+def _raise_reported_error(event: Event, request: httpx2.Request) -> None:
+    """An event whose data carries an `error` object ends the stream with the SDK's APIError, as the SDK's
+    own stream does (the Assistants API's `thread.*` events excepted, whose data is the object itself)."""
+    if (event.name or "").startswith("thread.") or b'"error"' not in event.data:
+        return
+    try:
+        data = event.json()
+    except ValueError:
+        return
+    error = data.get("error") if isinstance(data, dict) else None
+    if not error:
+        return
+    message = error.get("message") if isinstance(error, dict) else None
+    if not message or not isinstance(message, str):
+        message = "An error occurred during streaming"
+    raise openai.APIError(message=message, request=request, body=error)

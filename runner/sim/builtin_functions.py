@@ -48,7 +48,9 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
         "name": CODE_INTERPRETER,
         "description": (
             "Run Python 3 code in a sandbox and return what it printed (stdout and stderr). The value of a "
-            "final expression is printed, as in a notebook cell. Use it for calculations."
+            "final expression is printed, as in a notebook cell. The working folder is /mnt/data: the files "
+            "attached to this conversation are there under their names. Use "
+            "it for calculations and for reading those files."
         ),
         "parameters": {
             "type": "object",

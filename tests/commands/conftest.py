@@ -1,8 +1,13 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -109,3 +114,29 @@ def active_runs(db: Path, client: openai.OpenAI | None = None) -> list[str]:
     else:
         states = [client.beta.threads.runs.retrieve(run, thread_id=thread).status for thread, run, _ in rows]
     return [s for s in states if s not in ("completed", "failed", "cancelled", "expired", "incomplete")]
+
+
+def interrupt_replay(
+    root: Path, server: Server, db: Path, table: str, started: int, *args: str, settle: float = 0.0
+) -> tuple[int, str, str]:
+    """`arun replay ARGS` in a process of its own against `server`; Ctrl-C once `table` in the server's
+    database `db` has `started` rows (streamed requests are logged only when they end, so ask the
+    database), `settle` seconds later. Returns the exit code, stdout and stderr."""
+    env = {**os.environ, "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": TEST_KEY}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "runner", "-C", str(root), "replay", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with sqlite3.connect(db) as conn:
+            if conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] >= started:
+                break
+        time.sleep(0.05)
+    time.sleep(settle)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    return proc.returncode, out, err

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -21,7 +18,7 @@ from runner.server.faults import Faults
 from runner.transcript.io import read_transcript
 
 from ..conftest import REPO, write
-from .conftest import TEST_KEY, Server, active_runs, arun, serving
+from .conftest import TEST_KEY, Server, active_runs, arun, interrupt_replay, serving
 
 
 def test_examples_replay_green_and_write_identical_bytes_twice(examples: Path, live: Server) -> None:
@@ -164,23 +161,8 @@ def test_ctrl_c_cancels_every_run_and_exits_130(examples: Path, tmp_path: Path) 
     with serving(tmp_path, "ctrlc", model_time=5.0) as live:
         client = live.client
         arun(examples, live, "apply", "--yes")
-        env = {**os.environ, "OPENAI_BASE_URL": live.base_url, "OPENAI_API_KEY": TEST_KEY}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "runner", "-C", str(examples), "replay", "-j", "6"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # streamed requests are logged when they end: ask the database
-            with sqlite3.connect(tmp_path / "ctrlc.db") as conn:
-                if conn.execute("SELECT count(*) FROM runs").fetchone()[0] >= 6:
-                    break
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 130, err
+        code, out, err = interrupt_replay(examples, live, tmp_path / "ctrlc.db", "runs", 6, "-j", "6")
+        assert code == 130, err
         assert "Stopping: cancelling the active runs" in err and "Interrupted." in err
         assert (
             "STOPPED math-tutor/seed-jane-doe (1 turn): turn 1: run cancelled by arun (interrupted (Ctrl-C))"

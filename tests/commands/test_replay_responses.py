@@ -5,12 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,16 +16,10 @@ from runner.server.faults import Faults
 from runner.transcript.io import read_transcript
 
 from ..conftest import REPO, write
-from .conftest import TEST_KEY, Server
+from .conftest import TEST_KEY, Server, interrupt_replay
 from .test_replay import arun, serving
 
 STATES = ("conversation", "previous-response", "stateless")
-
-
-@pytest.fixture
-def live(tmp_path: Path) -> Iterator[Server]:
-    with serving(tmp_path) as server:
-        yield server
 
 
 @pytest.fixture
@@ -192,23 +183,9 @@ def test_many_scenarios_under_injected_faults(examples: Path, tmp_path: Path, st
 def test_ctrl_c_ends_every_response_and_exits_130(examples: Path, tmp_path: Path) -> None:
     with serving(tmp_path, "ctrlc", model_time=3.0) as live:
         arun(examples, live, "apply", "--api", "responses", "--yes")
-        env = {**os.environ, "OPENAI_BASE_URL": live.base_url, "OPENAI_API_KEY": TEST_KEY}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "runner", "-C", str(examples), "replay", "--api", "responses", "-j", "6"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # streamed requests are logged when they end: ask the database
-            with sqlite3.connect(tmp_path / "ctrlc.db") as conn:
-                if conn.execute("SELECT count(*) FROM responses").fetchone()[0] >= 6:
-                    break
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=90)
-        assert proc.returncode == 130, err
+        db = tmp_path / "ctrlc.db"
+        code, out, err = interrupt_replay(examples, live, db, "responses", 6, "--api", "responses", "-j", "6")
+        assert code == 130, err
         assert (
             "STOPPED math-tutor/seed-jane-doe (1 turn): turn 1: run cancelled by arun (interrupted (Ctrl-C))"
             in out

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import pty
 import select
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 from runner.replay.outdir import MARKER
 from runner.transcript.io import read_transcript
 
-from .conftest import TEST_KEY, active_runs, arun, serving
+from .conftest import active_runs, arun, interrupt_replay, serving
 
 
 def test_ctrl_c_cancels_each_run_once_and_writes_only_the_scenarios_that_started(
@@ -24,25 +23,10 @@ def test_ctrl_c_cancels_each_run_once_and_writes_only_the_scenarios_that_started
 ) -> None:
     with serving(tmp_path, "ctrlc", model_time=5.0) as live:
         arun(examples, live, "apply", "--yes")
-        env = {**os.environ, "OPENAI_BASE_URL": live.base_url, "OPENAI_API_KEY": TEST_KEY}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "runner", "-C", str(examples), "replay", "-j", "2"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
         db = tmp_path / "ctrlc.db"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with sqlite3.connect(db) as conn:
-                if conn.execute("SELECT count(*) FROM runs").fetchone()[0] >= 2:
-                    break
-            time.sleep(0.05)
-        time.sleep(0.3)  # let the run ids reach the client
-        proc.send_signal(signal.SIGINT)
-        _out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 130, err
+        # 0.3 s after the second run starts: its id has reached the client
+        code, _out, err = interrupt_replay(examples, live, db, "runs", 2, "-j", "2", settle=0.3)
+        assert code == 130, err
         assert "could not cancel" not in err
         assert active_runs(db, live.client) == []
         with sqlite3.connect(db) as conn:

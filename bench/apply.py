@@ -231,9 +231,10 @@ def main() -> None:
     )
     for label, requests in results.requests.items():
         print(f"  {label}: {sum(requests.values())} requests: {_kinds(requests)}")
+    print("  (median, then the fastest round: on a shared machine the fastest is the least disturbed)")
     for name, values in results.times.items():
         median = statistics.median(values)
-        print(f"  {name:36} {median:6.3f} s  {median / floor:5.1f}x python -c pass")
+        print(f"  {name:36} {median:6.3f} s ({min(values):6.3f} s)  {median / floor:5.1f}x python -c pass")
     if "before: embedded server" in results.times:
         for where in ("embedded server", "arun serve", "arun serve +20 ms"):
             ratio = results.median(f"before: {where}") / results.median(f"now: {where}")

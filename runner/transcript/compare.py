@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,16 +79,22 @@ def _user_text(turn: dict[str, Any]) -> str:
 def normalise(
     golden: dict[str, Any], new: dict[str, Any], options: Options
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    old, cur = copy.deepcopy(golden), copy.deepcopy(new)
+    # Copies only of what is changed below: the rest is shared with the callers' data, which nothing here
+    # writes to (a deep copy of both transcripts was a fifth of a diff of changed sets).
+    old, cur = dict(golden), dict(new)
     for side in (old, cur):
         if "usage" not in options.include:
             side.pop("usage", None)
         if "api" not in options.include:
             side.pop("api", None)
-        if "spec_hash" not in options.include and isinstance(side.get("assistant"), dict):
-            side["assistant"].pop("spec_hash", None)
+        assistant = side.get("assistant")
+        if "spec_hash" not in options.include and isinstance(assistant, dict):
+            side["assistant"] = {k: v for k, v in assistant.items() if k != "spec_hash"}
     if options.text_similarity is None:
         return old, cur
+    for side in (old, cur):
+        if isinstance(side.get("turns"), list):
+            side["turns"] = [_writable(turn) for turn in side["turns"]]
     old_turns = {t.get("turn"): t for t in old.get("turns", [])}
     for turn in cur.get("turns", []):
         before = old_turns.get(turn.get("turn"))
@@ -108,6 +113,32 @@ def normalise(
             for result in side.get("expectations", []):
                 result.pop("detail", None)
     return old, cur
+
+
+def _copies(items: Any) -> Any:
+    return (
+        [dict(item) if isinstance(item, dict) else item for item in items]
+        if isinstance(items, list)
+        else items
+    )
+
+
+def _writable(turn: Any) -> Any:
+    """A copy of what `normalise` rewrites in a turn (reply texts, citation and file places, expectation
+    details), sharing the rest."""
+    if not isinstance(turn, dict):
+        return turn
+    turn = dict(turn)
+    if "reply" in turn:
+        turn["reply"] = _copies(turn["reply"])
+        for message in turn["reply"] if isinstance(turn["reply"], list) else ():
+            if isinstance(message, dict):
+                for key in ("citations", "files"):
+                    if key in message:
+                        message[key] = _copies(message[key])
+    if "expectations" in turn:
+        turn["expectations"] = _copies(turn["expectations"])
+    return turn
 
 
 def context(golden: dict[str, Any], new: dict[str, Any], options: Options) -> tuple[str, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -13,6 +14,7 @@ import yaml
 from runner.errors import RunnerError
 from runner.project.yamlpos import MAX_FILE_BYTES, YamlProblem, load_yaml
 from runner.transcript.quickload import quick_load
+from runner.transcript.yamlfast import FastResolve, NotPlain, show_node
 
 SUFFIX = ".yaml"
 # 2: reply text without citation markers, citations listed with their place in it; the protocol named.
@@ -39,7 +41,7 @@ _CDumperBase: type[yaml.SafeDumper] | None = getattr(yaml, "CSafeDumper", None)
 _ShowDumper: type[yaml.SafeDumper] = _Dumper
 if _CDumperBase is not None:
 
-    class _CDumper(_CDumperBase):  # type: ignore[valid-type,misc]
+    class _CDumper(FastResolve, _CDumperBase):  # type: ignore[valid-type,misc]
         pass
 
     _CDumper.add_representer(str, _represent_str)
@@ -64,23 +66,43 @@ def dump_to_show(data: Any) -> str:
     """`dump` through libyaml, ~4x faster, for diff's display only: its quoting of rare characters (NEL,
     lone surrogates) differs from the files', so what is written always goes through `dump`."""
     try:
-        return _dump(data, _ShowDumper)
+        return _show(data)
     except (UnicodeError, yaml.YAMLError):
         return _dump(data, _Dumper)
 
 
+_STYLE: dict[str, Any] = {
+    "allow_unicode": True,
+    "sort_keys": False,
+    "default_flow_style": False,
+    "width": 1_000_000,
+    "indent": 2,
+    "line_break": "\n",
+}
+
+
 def _dump(data: Any, dumper: type[yaml.SafeDumper]) -> str:
-    text: str = yaml.dump(
-        data if not isinstance(data, Mapping) else dict(data),
-        Dumper=dumper,
-        allow_unicode=True,
-        sort_keys=False,
-        default_flow_style=False,
-        width=1_000_000,
-        indent=2,
-        line_break="\n",
-    )
+    text: str = yaml.dump(data if not isinstance(data, Mapping) else dict(data), Dumper=dumper, **_STYLE)
     return text
+
+
+def _show(data: Any) -> str:
+    """`_dump(data, _ShowDumper)`, with the nodes built directly (runner/transcript/yamlfast.py)."""
+    if _ShowDumper is _Dumper:
+        return _dump(data, _Dumper)
+    stream = io.StringIO()
+    dumper = _ShowDumper(stream, **_STYLE)
+    try:
+        try:
+            node = show_node(dict(data) if isinstance(data, Mapping) else data, dumper, set())
+        except NotPlain:
+            return _dump(data, _ShowDumper)
+        dumper.open()
+        dumper.serialize(node)
+        dumper.close()
+    finally:
+        dumper.dispose()
+    return stream.getvalue()
 
 
 def write_atomic(path: Path, text: str) -> None:

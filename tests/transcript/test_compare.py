@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from runner.cli import cli
-from runner.transcript.compare import Options, compare_sets
+from runner.transcript.compare import OPTIONAL, Options, compare_sets, compare_transcripts, normalise
 from runner.transcript.io import write_transcript
 
 from .factory import transcript
@@ -94,3 +95,28 @@ def test_citation_places_move_with_tolerated_wording_but_files_compare_exactly(t
     reworded["turns"][0]["reply"][0]["citations"] = [{"file": "corpus/other.md", "index": 6}]
     write_transcript(new / "seed.yaml", reworded)
     assert not compare_sets(golden, new, options).same
+
+
+def test_comparing_leaves_both_transcripts_as_they_were() -> None:
+    """normalise copies only what it rewrites (docs/performance.md, "Diff"): the callers' data, which
+    reports read again for context, must come out untouched in every mode."""
+    golden = transcript(reply="Hello Jane Doe! x = 1.")
+    golden["turns"][0]["reply"][0]["citations"] = [{"file": "corpus/notes.md", "index": 5}]
+    golden["turns"][0]["expectations"] = [{"check": "contains", "passed": False, "detail": "was: Hello"}]
+    new = copy.deepcopy(golden)
+    new["turns"][0]["reply"][0]["text"] = "Hello, Jane Doe! x = 1."
+    new["turns"][0]["reply"][0]["citations"][0]["index"] = 6
+    new["assistant"]["spec_hash"] = "sha256:other"
+    new["api"] = "responses"
+    frozen = copy.deepcopy((golden, new))
+    for options in (Options(), Options(text_similarity=0.8), Options(include=frozenset(OPTIONAL))):
+        old, cur = normalise(golden, new, options)
+        assert (golden, new) == frozen
+        sections = compare_transcripts(golden, new, options)
+        assert (golden, new) == frozen
+        if options.text_similarity:
+            assert cur["turns"][0]["reply"][0] == old["turns"][0]["reply"][0]
+            assert "detail" not in cur["turns"][0]["expectations"][0]
+            assert [s.title for s in sections] == []
+        else:
+            assert sections

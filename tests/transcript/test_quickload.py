@@ -11,9 +11,10 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from runner.project.schema import load_schema
+from runner.project.yamlpos import _FAST_DEPTH_BOUND, _nesting_bound, load_yaml
 from runner.transcript.compare import Options, compare_sets
 from runner.transcript.io import TranscriptInvalid, dump, dump_to_show, read_transcript
-from runner.transcript.quickload import is_valid, quick_load
+from runner.transcript.quickload import _shallow, is_valid, quick_load
 
 from .factory import transcript
 
@@ -39,6 +40,11 @@ def test_a_plain_transcript_takes_the_fast_path() -> None:
     [
         ("duplicate key", "transcript: 2\ntranscript: 2\n"),
         ("alias", "a: &x [1]\nb: *x\n"),
+        ("alias of a scalar", "a: &x 1\nb: *x\n"),
+        ("ordered map", "a: !!omap [{x: 1}]\n"),
+        ("tagged mapping", "a: !thing {x: 1}\n"),
+        ("key that is null", "~: 1\n"),
+        ("complex key", "? [a]\n: 1\n"),
         ("merge key", "a: {k: 1}\nb:\n  <<: {k: 2}\n"),
         ("key that is not text", "1: x\n"),
         ("not finite", "a: .nan\n"),
@@ -140,3 +146,36 @@ def test_the_shown_dump_is_the_written_one_for_real_transcripts() -> None:
         assert dump_to_show(sample) == dump(sample)
     # Where libyaml would quote differently (or cannot write the text at all), the shown text falls back.
     assert dump_to_show({"a": "x\ud800\ny"}) == dump({"a": "x\ud800\ny"})
+
+
+def test_the_fast_path_builds_what_the_careful_loader_builds(tmp_path: Path) -> None:
+    """Free-form places (run settings, tool arguments) may hold any YAML 1.1 scalar a person writes."""
+    scalars = (
+        "{hex: 0x1F, under: 1_000, sexagesimal: 1:30, said_yes: yes, said_off: Off, tilde: ~, exp: 1e3, "
+        "neg: -.5, date: 2026-12-01, tagged_int: !!int '12', tagged_str: !!str 12, quoted: '007', empty: '', "
+        "unicode: 한국어, nested: [[1, [2, {a: null}]], {}]}"
+    )
+    data = transcript()
+    data["turns"][0]["run"]["settings"] = {"instructions": "MARK"}
+    samples = [dump(transcript()), *(p.read_text(encoding="utf-8") for p in sorted(GOLDENS.rglob("*.yaml")))]
+    samples.append(dump(data).replace("instructions: MARK", f"instructions: {scalars}"))
+    assert "0x1F" in samples[-1]
+    for number, text in enumerate(samples):
+        path = tmp_path / f"{number}.yaml"
+        path.write_text(text, encoding="utf-8")
+        careful = load_yaml(path, path.name).data
+        fast = quick_load(text)
+        assert fast is not None, number
+        assert fast == careful and repr(fast) == repr(careful), number
+
+
+def test_the_nesting_guard_decides_as_the_positional_loaders() -> None:
+    rng = random.Random(3)
+    texts = [dump(transcript()), "", "a", " " * 2500 + "x", "[" * 2500, "a:\n" + "  " * 999 + "- x\n"]
+    for _ in range(300):
+        size = rng.choice((10, 1500, 2500, 6000))
+        texts.append("".join(rng.choice(" \n[{-?ab:") for _ in range(size)))
+    decided = {_shallow(text) for text in texts}
+    assert decided == {True, False}
+    for text in texts:
+        assert _shallow(text) == (_nesting_bound(text) < _FAST_DEPTH_BOUND), text[:80]

@@ -195,18 +195,22 @@ def report(results: Results) -> list[Row]:
     floor = results.median("python -c pass")
     sdk = results.median("import openai + first client.beta")
     now = results.median("now: embedded server")
+    plain, slow = results.median("now: arun serve"), results.median("now: arun serve +20 ms")
+    requests = sum(results.requests["now"].values())
+    one_by_one = requests * LATENCY  # what 20 ms per request adds when the requests go one after another
     measured = (
         f"{_kinds(results.requests['now'])}, {WORKERS} at a time; CLI {now:.2f} s on the embedded server "
         f"({now / floor:.0f}x python -c pass; the SDK's import + client.beta alone: {sdk:.2f} s), "
-        f"{results.median('now: arun serve'):.2f} s against arun serve, "
-        f"{results.median('now: arun serve +20 ms'):.2f} s with 20 ms per request"
+        f"{plain:.2f} s against arun serve; 20 ms per request adds {slow - plain:.2f} s "
+        f"(one after another: {one_by_one:.2f} s)"
     )
     if "before: embedded server" in results.times:
         measured += f"; before: {results.median('before: embedded server'):.2f} s embedded"
     lists = sum(v for k, v in results.requests["now"].items() if "{id}/files" not in k)
     # The goal counts list pages of assistants and vector stores; the files page is one of the file checks
-    # (it proves that every file an assistant names still exists), see docs/performance.md, "Apply".
-    met = lists - 1 <= 2 and results.median("now: arun serve +20 ms") < 1.0
+    # (it proves that every file an assistant names still exists), see docs/performance.md, "Apply". The
+    # checks are concurrent when the added latency is well under that of the requests one after another.
+    met = lists - 1 <= 2 and slow - plain < one_by_one / 2
     return [Row("no-op apply of 100 assistants", "2 list pages + the file checks, concurrent", measured, met)]
 
 

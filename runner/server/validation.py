@@ -152,13 +152,20 @@ def validate(schema_name: str, body: Any) -> dict[str, Any]:
         raise InvalidType(
             f"Invalid type for request body: expected an object, but got {_kind(body)} instead."
         )
+    _check(schema_name, body)
+    if _has_null(body):
+        _drop_absent_nulls(subset()["components"]["schemas"][schema_name], body)
+        # A null taken as absent must leave a body that is still whole: `{"file_ids": null}` names the
+        # required property but, without it, sends none.
+        _check(schema_name, body)
+    return body
+
+
+def _check(schema_name: str, body: dict[str, Any]) -> None:
     if not _quick(schema_name).is_valid(body):
         error = _pick(_validator(schema_name).iter_errors(body))
         if error is not None:
             raise _explain(error)
-    if _has_null(body):
-        _drop_absent_nulls(subset()["components"]["schemas"][schema_name], body)
-    return body
 
 
 def _has_null(value: Any) -> bool:

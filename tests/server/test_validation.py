@@ -117,3 +117,14 @@ def test_a_refused_request_still_gets_the_full_validators_message() -> None:
         validate("CreateChatCompletionRequest", body)
     assert refused.value.body()["error"]["param"] == "messages[0].role"
     assert "'robot'" in refused.value.body()["error"]["message"]
+
+
+def test_a_null_taken_as_absent_cannot_stand_for_a_required_property() -> None:
+    """`{"file_ids": null}` names the property the request needs, but a null there means absent: refused
+    as missing (it reached the model without it and answered 500, found by the property test)."""
+    with pytest.raises(InvalidRequest) as refused:
+        validate("CreateVectorStoreFileBatchRequest", {"file_ids": None})
+    assert refused.value.message == "Missing required parameter: 'file_ids'."
+    assert validate("CreateVectorStoreFileBatchRequest", {"file_ids": ["file-1"], "attributes": None}) == {
+        "file_ids": ["file-1"]
+    }

@@ -28,14 +28,19 @@ def _isolated(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     yield
 
 
-@pytest.fixture
-def example_project(tmp_path: Path) -> Path:
-    """A copy of the repository's example project, safe to edit."""
+def copy_examples(tmp_path: Path, *extra: str) -> Path:
+    """A copy of the repository's example project in tmp_path/project, safe to edit: its assistants,
+    scenarios, corpus and prompts, and the `extra` folders (schemas, transcripts)."""
     root = tmp_path / "project"
-    root.mkdir()
-    for name in ("assistants", "scenarios", "corpus", "prompts", "schemas"):
+    for name in ("assistants", "scenarios", "corpus", "prompts", *extra):
         shutil.copytree(REPO / name, root / name)
     return root
+
+
+@pytest.fixture
+def example_project(tmp_path: Path) -> Path:
+    """A copy of the repository's example project with its schemas."""
+    return copy_examples(tmp_path, "schemas")
 
 
 def write(root: Path, rel: str, text: str) -> Path:

@@ -21,7 +21,7 @@ from runner.cli import cli
 from runner.server.embedded import EmbeddedServer
 from runner.server.engine import RunSettings
 
-from ..conftest import REPO
+from ..conftest import REPO, copy_examples
 
 TEST_KEY = "test-local-key-0000000000000000000"
 
@@ -91,10 +91,7 @@ def live(tmp_path: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def examples(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    for name in ("assistants", "scenarios", "corpus", "prompts"):
-        shutil.copytree(REPO / name, root / name)
-    return root
+    return copy_examples(tmp_path)
 
 
 def arun(root: Path, server: Server, *args: str) -> tuple[int, str, str]:

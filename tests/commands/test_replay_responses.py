@@ -15,7 +15,7 @@ import pytest
 from runner.server.faults import Faults
 from runner.transcript.io import read_transcript
 
-from ..conftest import REPO, write
+from ..conftest import copy_examples, write
 from .conftest import TEST_KEY, Server, interrupt_replay
 from .test_replay import arun, serving
 
@@ -24,10 +24,7 @@ STATES = ("conversation", "previous-response", "stateless")
 
 @pytest.fixture
 def examples(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    for name in ("assistants", "scenarios", "corpus", "prompts", "transcripts"):
-        shutil.copytree(REPO / name, root / name)
-    return root
+    return copy_examples(tmp_path, "transcripts")
 
 
 def _expected_requests(golden: Path) -> tuple[int, int]:

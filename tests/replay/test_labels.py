@@ -21,7 +21,7 @@ from runner.server.engine import RunSettings
 from runner.transcript.io import read_transcript
 
 from ..commands.conftest import TEST_KEY
-from ..conftest import REPO
+from ..conftest import copy_examples
 
 STORM = "corpus/harbor-light/02-the-storm.md"
 
@@ -34,10 +34,7 @@ def base_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    root = tmp_path / "project"
-    for name in ("assistants", "scenarios", "corpus", "prompts"):
-        shutil.copytree(REPO / name, root / name)
-    return root
+    return copy_examples(tmp_path)
 
 
 def arun(root: Path, base_url: str, command: str, *args: str) -> tuple[int, str, str]:

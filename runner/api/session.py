@@ -170,12 +170,16 @@ def retry_after(value: str | None) -> float | None:
 
 
 def _message(exc: openai.APIStatusError) -> str:
-    body = exc.body
+    return message_in(exc.body) or exc.message
+
+
+def message_in(body: Any) -> str | None:
+    """The message of an API's error body (`{"error": {"message": ...}}` or the error itself), if any."""
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict) and error.get("message"):
             return str(error["message"])
-    return exc.message
+    return None
 
 
 def explain(exc: openai.APIError, what: str, base_url: str) -> ApiError:

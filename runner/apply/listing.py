@@ -26,7 +26,7 @@ from urllib.parse import quote
 import httpx2
 
 from runner import __version__
-from runner.api.session import RETRY_STATUSES, Api, retry_after, status_error, unreachable
+from runner.api.session import RETRY_STATUSES, Api, message_in, retry_after, status_error, unreachable
 from runner.errors import ApiError, ApiNotFound
 
 # Store-file listings in flight at once. Enough to hide a remote server's round trip (100 stores at 20 ms
@@ -49,11 +49,8 @@ def _error_message(response: httpx2.Response) -> str:
         body: Any = json.loads(response.text.strip())
     except ValueError:
         return f"Error code: {status}"
-    data = body.get("error", body) if isinstance(body, dict) else body
-    error = data.get("error", data) if isinstance(data, dict) else None
-    if isinstance(error, dict) and error.get("message"):
-        return str(error["message"])
-    return f"Error code: {status}"
+    data = body.get("error", body) if isinstance(body, dict) else body  # the SDK's exception body
+    return message_in(data) or f"Error code: {status}"
 
 
 class Lister:

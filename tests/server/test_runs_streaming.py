@@ -179,9 +179,10 @@ def test_a_streamed_code_interpreter_step_streams_input_then_logs(
 
 @contextmanager
 def slow_api(tmp_path: Path, rc: RunContract, **settings: Any) -> Iterator[openai.OpenAI]:
-    """A client of a server of its own whose runs take long enough (0.5 s of model time unless `settings` say
-    otherwise) for the test to act while one streams."""
-    server = start_server(tmp_path / "slow.db", **{"model_time": 0.5, **settings})
+    """A client of a server of its own whose runs take long enough for the test to act while one streams:
+    5 s of model time unless `settings` say otherwise (with 0.5 s, a machine under load sometimes read the
+    first delta only after the run had completed)."""
+    server = start_server(tmp_path / "slow.db", **{"model_time": 5.0, **settings})
     api = sdk(server, rc)
     try:
         yield api

@@ -286,6 +286,99 @@ def rates(seconds: float) -> None:
         rate("POST /v1/threads (create)", lambda: sdk.beta.threads.create())
 
 
+# Creating streamed runs in-process, through the whole ASGI app (the guard, Starlette, the handler, the
+# first events), without sockets or uvicorn: the CPU per creation, the figure that decides how long a burst
+# of requests arriving at once waits for its first byte. Run with a checkout's code on PYTHONPATH, so that
+# --before measures the other checkout's server the same way. The model time is long, so that no run
+# streams while the others are created; garbage collection is left on, as in the server.
+CREATION = r"""
+import asyncio, json, sys, tempfile, time
+from pathlib import Path
+from runner.server.app import Settings, create_app
+from runner.server.engine import RunSettings
+from runner.server.models import Backend
+
+protocol, count, key, path, payload = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+body = payload.encode()
+headers = [(b"host", b"127.0.0.1"), (b"authorization", b"Bearer " + key.encode()),
+           (b"openai-beta", b"assistants=v2"), (b"content-type", b"application/json"),
+           (b"content-length", str(len(body)).encode())]
+
+async def create(app):
+    first = asyncio.get_running_loop().create_future()
+    read = []
+    async def receive():
+        if not read:
+            read.append(1)
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Future()
+    async def send(message):
+        if message["type"] == "http.response.body" and message.get("body") and not first.done():
+            first.set_result(None)
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1" + path, "raw_path": ("/v1" + path).encode(), "query_string": b"",
+             "root_path": "", "headers": headers, "client": ("127.0.0.1", 9), "server": ("127.0.0.1", 80),
+             "state": {}}
+    task = asyncio.ensure_future(app(scope, receive, send))
+    await first
+    return task
+
+async def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "runs.db"
+        backend = Backend(db, RunSettings(model_time=3600.0))
+        app = create_app(Settings(db_path=db, api_key=key), backend)
+        async def lifespan_receive():
+            return {"type": "lifespan.startup"}
+        async def lifespan_send(message):
+            raise asyncio.CancelledError  # started: leave the lifespan task waiting
+        asyncio.ensure_future(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}},
+                                  lifespan_receive, lifespan_send))
+        if protocol == "assistants":
+            made = backend.assistants.create_assistant({"model": "gpt-4o", "instructions": "Be brief."})
+            global body
+            body = body.replace(b"ASSISTANT", made["id"].encode())
+            headers[-1] = (b"content-length", str(len(body)).encode())
+        tasks = [await create(app) for _ in range(20)]  # warm: statements prepared, validators built
+        started = time.process_time()
+        for _ in range(count):
+            tasks.append(await create(app))
+        print((time.process_time() - started) * 1e6 / count)
+        for task in tasks:
+            task.cancel()
+        sys.stdout.flush()
+        import os
+        os._exit(0)  # the runs are left queued: nothing to wait for
+
+asyncio.run(main())
+"""
+
+
+def creation_cpu(checkout: Path, protocol: str, count: int) -> float:
+    """CPU microseconds per streamed creation of `protocol` by `checkout`'s server code, in-process."""
+    path, payload = _payload(protocol, "ASSISTANT")
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    command = [sys.executable, "-c", CREATION, protocol, str(count), API_KEY, path, json.dumps(payload)]
+    with tempfile.TemporaryDirectory() as tmp:
+        found = subprocess.run(command, env=env, cwd=tmp, capture_output=True, text=True, check=True)
+    return float(found.stdout.split()[-1])
+
+
+def creations(checkouts: dict[str, Path], protocols: tuple[str, ...], rounds: int, count: int) -> None:
+    """Prints each checkout's CPU per creation: min and median over `rounds`, alternating checkouts."""
+    found: dict[tuple[str, str], list[float]] = {}
+    for _ in range(rounds):
+        for protocol in protocols:
+            for label, checkout in checkouts.items():
+                found.setdefault((label, protocol), []).append(creation_cpu(checkout, protocol, count))
+    for protocol in protocols:
+        shown = []
+        for label in checkouts:
+            cpu = found[(label, protocol)]
+            shown.append(f"{label} min {min(cpu):.0f} / median {statistics.median(cpu):.0f} us")
+        print(f"CPU per streamed {protocol} creation, in-process ({count} x {rounds}): " + "; ".join(shown))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200, help="concurrent streamed runs")
@@ -296,8 +389,15 @@ def main() -> int:
     parser.add_argument("--before", type=Path, help="a checkout whose server to measure beside this one")
     parser.add_argument("--rates", action="store_true", help="also print plain requests per second")
     parser.add_argument("--seconds", type=float, default=3.0, help="time spent on each --rates measurement")
+    parser.add_argument(
+        "--creation", type=int, default=0, metavar="ROUNDS", help="only the CPU per creation, in-process"
+    )
     args = parser.parse_args()
     protocols = tuple(args.protocol or PROTOCOLS)
+    if args.creation:
+        checkouts = {"now": ROOT} if args.before is None else {"before": args.before, "now": ROOT}
+        creations(checkouts, protocols, args.creation, args.runs)
+        return 0
     print(f"model time {args.model_time:g} s, {args.runs} at once, {args.rounds} round(s); {load()} at start")
     found = rows(args.runs, args.model_time, args.rounds, args.before, protocols, args.alone, show=print)
     for row in found:

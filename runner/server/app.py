@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hmac
 import json
 import logging
@@ -35,7 +36,7 @@ from runner.server.exceptions import (
 )
 from runner.server.models import Backend
 from runner.server.safejson import SafeJSONResponse
-from runner.server.urls import ROUTES
+from runner.server.urls import ROUTES, Routes
 
 log = logging.getLogger("runner.server")
 
@@ -189,7 +190,9 @@ class Guard:
                 # After the body, receive() waits for the disconnect (a stream's whole life): no timeout.
                 return await receive()
             try:
-                message = await asyncio.wait_for(receive(), timeout)
+                # A timer, not wait_for: wait_for wraps the receive in a task of its own, every request.
+                async with asyncio.timeout(timeout):
+                    message = await receive()
             except TimeoutError:
                 raise RequestTimeout(timeout) from None
             complete = message["type"] != "http.request" or not message.get("more_body", False)
@@ -225,13 +228,17 @@ def _beta_refusal(header: bytes) -> ApiError | None:
 def create_app(settings: Settings, backend: Backend | None = None) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        # What exists once the server is up (modules, the schemas, their validators: some forty thousand
+        # objects) lives as long as the process; frozen, it is no longer walked by every full collection,
+        # which took 40 ms at a time in the middle of a burst of runs (docs/performance.md, "Server").
+        gc.freeze()
         yield
         # As the server stops, on its own event loop: the upstream adapter's HTTP client is closed here.
         await app.state.backend.aclose_model()
 
     app = Starlette(
         lifespan=lifespan,
-        routes=[Mount("/v1", routes=ROUTES)],
+        routes=[Mount("/v1", app=Routes(ROUTES))],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,

@@ -4,7 +4,6 @@ convergence and crash safety as on Assistants, and never an assistant object."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from runner.commands.plan import ApiOptions, run_plan
 from runner.project.load import require_project
 from runner.server.embedded import EmbeddedServer
 
+from ..applying import cut_at_every_write, race
 from ..commands.conftest import TEST_KEY
 
 YAML = """name: Helper
@@ -176,74 +176,21 @@ def test_prune_only_with_the_flag(project: Path, live: Live, capsys: pytest.Capt
     assert state(live.client) == {"assistants": [], "stores": [], "files": [], "store_files": []}
 
 
-class Killed(BaseException):
-    pass
-
-
 def test_cut_off_at_every_write_then_converges(project: Path, tmp_path: Path) -> None:
-    limit = 0
-    while True:
-        with EmbeddedServer(tmp_path / f"cut{limit}.db", TEST_KEY) as server:
-            options = ApiOptions(server.base_url, TEST_KEY, api="responses")
+    def converged(server: EmbeddedServer, cuts: int) -> None:
+        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+        assert state(client) == CONVERGED, f"after a cut before write {cuts + 1}"
+        client.close()
 
-            def hook(what: str, seen: list[str] = [], limit: int = limit) -> None:  # noqa: B006
-                if len(seen) == limit:
-                    raise Killed(what)
-                seen.append(what)
-
-            try:
-                run_apply(project, options, yes=True, hook=hook)
-                finished = True
-            except Killed:
-                finished = False
-            assert run_apply(project, options, yes=True) == 0
-            client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
-            assert state(client) == CONVERGED, f"after a cut before write {limit + 1}"
-            client.close()
-        if finished:
-            break
-        limit += 1
-    assert limit == 5  # three uploads, the store, its file batch
+    # three uploads, the store, its file batch
+    assert cut_at_every_write(project, tmp_path, TEST_KEY, converged, api="responses") == 5
 
 
 @pytest.mark.parametrize("gate", [0, 2, 4])
 def test_two_applies_at_once_converge(project: Path, tmp_path: Path, gate: int) -> None:
     with EmbeddedServer(tmp_path / "race.db", TEST_KEY) as server:
         options = ApiOptions(server.base_url, TEST_KEY, api="responses")
-        at_gate, planned = threading.Event(), threading.Event()
-        count = [0]
-
-        def first_hook(what: str) -> None:
-            if count[0] == gate:
-                at_gate.set()
-                planned.wait(timeout=30)
-            count[0] += 1
-
-        errors: list[BaseException] = []
-
-        def first() -> None:
-            try:
-                run_apply(project, options, yes=True, hook=first_hook)
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                at_gate.set()
-
-        def second() -> None:
-            at_gate.wait(timeout=30)
-            try:
-                run_apply(project, options, yes=True, hook=lambda what: planned.set())
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                planned.set()
-
-        threads = [threading.Thread(target=first), threading.Thread(target=second)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert errors == []
+        assert race(project, options, gate) == []
         client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
         assert state(client) == CONVERGED
         assert run_plan(project, options) == 0

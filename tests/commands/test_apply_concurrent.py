@@ -8,7 +8,6 @@ half-written state and the other apply then deletes what it thought unused.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import openai
@@ -18,6 +17,7 @@ from runner.commands.apply import run_apply
 from runner.commands.plan import ApiOptions, run_plan
 from runner.server.embedded import EmbeddedServer
 
+from ..applying import race
 from .conftest import TEST_KEY
 
 KEYS = [f"helper-{n}" for n in range(4)]
@@ -80,49 +80,6 @@ def dangling_and_duplicates(client: openai.OpenAI) -> list[str]:
     if len(files) != 3 * len(KEYS):
         problems.append(f"{len(files)} files, not {3 * len(KEYS)}")
     return problems
-
-
-def race(project: Path, options: ApiOptions, second_plans_after: int) -> list[BaseException]:
-    """Apply twice at once; the second plans once the first has made `second_plans_after` writes."""
-    first_at_gate = threading.Event()
-    second_planned = threading.Event()
-    counts = {"first": 0}
-
-    def first_hook(what: str) -> None:
-        if counts["first"] == second_plans_after:
-            first_at_gate.set()
-            second_planned.wait(timeout=30)  # the second plans from exactly this state
-        counts["first"] += 1
-
-    def second_hook(what: str) -> None:
-        second_planned.set()
-
-    errors: list[BaseException] = []
-
-    def first() -> None:
-        try:
-            run_apply(project, options, yes=True, hook=first_hook)
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
-        finally:
-            first_at_gate.set()  # a first apply with fewer writes than the gate still lets the second go
-
-    def second() -> None:
-        first_at_gate.wait(timeout=30)
-        try:
-            run_apply(project, options, yes=True, hook=second_hook)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            second_planned.set()
-
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "an apply hung"
-    return errors
 
 
 # Ten trials: the second apply plans before the first one's first write, and after 2, 5, 7, ... of its 24.

@@ -12,22 +12,8 @@ from runner.commands.apply import run_apply
 from runner.commands.plan import ApiOptions
 from runner.server.embedded import EmbeddedServer
 
+from ..applying import Killed, cut_after, cut_at_every_write
 from .conftest import TEST_KEY
-
-
-class Killed(BaseException):
-    """Stands for the process dying: nothing in arun catches it."""
-
-
-def cut_after(limit: int) -> tuple[list[str], object]:
-    seen: list[str] = []
-
-    def hook(what: str) -> None:
-        if len(seen) == limit:
-            raise Killed(what)
-        seen.append(what)
-
-    return seen, hook
 
 
 def inventory(client: openai.OpenAI) -> dict[str, list[str]]:
@@ -56,7 +42,7 @@ CONVERGED = {
 def writes_of_a_full_apply(project: Path, tmp_path: Path) -> list[str]:
     with EmbeddedServer(tmp_path / "count.db", TEST_KEY) as server:
         seen, hook = cut_after(10_000)
-        run_apply(project, ApiOptions(server.base_url, TEST_KEY), yes=True, hook=hook)  # type: ignore[arg-type]
+        run_apply(project, ApiOptions(server.base_url, TEST_KEY), yes=True, hook=hook)
     return seen
 
 
@@ -67,7 +53,7 @@ def test_first_apply_cut_off_at_every_step_then_converges(project: Path, tmp_pat
         with EmbeddedServer(tmp_path / f"cut{limit}.db", TEST_KEY) as server:
             options = ApiOptions(server.base_url, TEST_KEY)
             with pytest.raises(Killed):
-                run_apply(project, options, yes=True, hook=cut_after(limit)[1])  # type: ignore[arg-type]
+                run_apply(project, options, yes=True, hook=cut_after(limit)[1])
             assert run_apply(project, options, yes=True) == 0
             client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
             assert inventory(client) == CONVERGED, f"after a cut before step {limit + 1}: {steps[limit]}"
@@ -77,27 +63,19 @@ def test_first_apply_cut_off_at_every_step_then_converges(project: Path, tmp_pat
 def test_file_replacement_cut_off_at_every_step_then_converges(project: Path, tmp_path: Path) -> None:
     chapter = project / "corpus/harbor-light/02-the-storm.md"
     original = chapter.read_text()
-    limit = 0
-    while True:
+
+    def applied_then_changed(options: ApiOptions) -> None:
         chapter.write_text(original)
-        with EmbeddedServer(tmp_path / f"replace{limit}.db", TEST_KEY) as server:
-            options = ApiOptions(server.base_url, TEST_KEY)
-            run_apply(project, options, yes=True)
-            chapter.write_text(original + "\nMore rain.\n")
-            _, hook = cut_after(limit)
-            try:
-                run_apply(project, options, yes=True, hook=hook)  # type: ignore[arg-type]
-                finished = True
-            except Killed:
-                finished = False
-            assert run_apply(project, options, yes=True) == 0
-            client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
-            assert inventory(client) == CONVERGED, f"after a cut at step {limit + 1}"
-            client.close()
-        if finished:
-            break
-        limit += 1
-    assert limit == 5  # upload, attach, detach old, update assistant, delete old file
+        run_apply(project, options, yes=True)
+        chapter.write_text(original + "\nMore rain.\n")
+
+    def converged(server: EmbeddedServer, cuts: int) -> None:
+        client = openai.OpenAI(base_url=server.base_url, api_key=TEST_KEY, max_retries=0)
+        assert inventory(client) == CONVERGED, f"after a cut at step {cuts + 1}"
+        client.close()
+
+    # upload, attach, detach old, update assistant, delete old file
+    assert cut_at_every_write(project, tmp_path, TEST_KEY, converged, before=applied_then_changed) == 5
 
 
 def test_two_applies_at_once_end_with_one_object_per_key(project: Path, tmp_path: Path) -> None:

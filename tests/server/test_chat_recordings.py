@@ -8,13 +8,11 @@ import json
 import re
 from typing import Any
 
-import openai
 import pytest
-from conftest import API_KEY, Contract
-from test_server_recordings import PREFIX, _learn, _map
+from conftest import Contract
+from recordings_support import PREFIX, learn, mapped, recorded_entries, recording_client
 
 from runner.server.embedded import EmbeddedServer
-from tests.shared import shared_path
 
 ID = re.compile(r"^(call_|chatcmpl-)[A-Za-z0-9]+$")
 RECORDINGS = [
@@ -61,19 +59,13 @@ def _forced(request: dict[str, Any], recorded: dict[str, Any]) -> dict[str, Any]
 def test_recorded_chat_session_replays_with_the_same_shapes(
     name: str, requests: int, server: EmbeddedServer, contract: Contract
 ) -> None:
-    entries = json.loads(shared_path("recordings", "chat", name).read_text(encoding="utf-8"))["Entries"]
-    http = openai.DefaultHttpx2Client(
-        base_url=server.base_url,
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        event_hooks={"response": [contract.sync_hook]},
-        trust_env=False,
-    )
+    entries = recorded_entries("chat", name)
     ids: dict[str, str] = {}
-    with http:
+    with recording_client(server, contract.sync_hook, assistants=False) as http:
         for n, entry in enumerate(entries):
             path = entry["RequestUri"].removeprefix(PREFIX)
             recorded = entry["ResponseBody"]
-            body = _forced(json.loads(_map(json.dumps(entry["RequestBody"]), ids)), recorded)
+            body = _forced(json.loads(mapped(json.dumps(entry["RequestBody"]), ids)), recorded)
             response = http.post(path, json=body)
             where = f"{name} entry {n}: POST {path}"
             assert response.status_code == entry["StatusCode"], where
@@ -82,7 +74,7 @@ def test_recorded_chat_session_replays_with_the_same_shapes(
             assert _keys(actual) == _keys(recorded), where
             calls = recorded["choices"][0]["message"].get("tool_calls") or []
             assert len(actual["choices"][0]["message"].get("tool_calls") or []) == len(calls), where
-            _learn(recorded, actual, ids, ID)
+            learn(recorded, actual, ids, ID)
     assert len(entries) == requests
     contract.assert_clean()
 
@@ -90,9 +82,7 @@ def test_recorded_chat_session_replays_with_the_same_shapes(
 def test_the_contract_accepts_every_recorded_chat_completion() -> None:
     contract = Contract()
     for name, _ in RECORDINGS:
-        for entry in json.loads(shared_path("recordings", "chat", name).read_text(encoding="utf-8"))[
-            "Entries"
-        ]:
+        for entry in recorded_entries("chat", name):
             contract.check(
                 "POST",
                 "/v1/chat/completions",

@@ -20,13 +20,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
-from conftest import API_KEY
+from recordings_support import (
+    assert_listing,
+    events,
+    is_listing,
+    learn,
+    path_of,
+    recorded_entries,
+    recording_client,
+    send,
+    shape,
+    stream_shape,
+)
 from responses_support import ResponsesContract
 from runs_support import start_server
-from test_runs_recordings import _events, _stream_shape
-from test_server_recordings import PREFIX, _learn, _map, _shape
 
 from runner.server.embedded import EmbeddedServer
 from tests.shared import shared_path
@@ -75,13 +83,13 @@ def _upload(body: list[str]) -> tuple[str, bytes]:
     return name.strip('"'), content
 
 
-def _forced(body: dict[str, Any], recorded: Any) -> None:
+def _forced(path: str, body: dict[str, Any], recorded: Any) -> None:
     """With tools and no tool_choice, force the tool the real model called first, if it called one."""
-    if not body.get("tools") or body.get("tool_choice"):
+    if path != "/responses" or not body.get("tools") or body.get("tool_choice"):
         return
     items = recorded.get("output") if isinstance(recorded, dict) else None
     if items is None and isinstance(recorded, list):
-        done = [d for n, d in _events(recorded) if n == "response.completed"]
+        done = [d for n, d in events(recorded) if n == "response.completed"]
         items = done[0]["response"]["output"] if done else []
     for item in items or []:
         if item["type"] == "function_call":
@@ -96,7 +104,7 @@ def _response_shape(body: Any) -> Any:
     if isinstance(body, dict) and body.get("object") == "response":
         kept = {k: v for k, v in body.items() if k not in LATER_KEYS}
         return (body["object"], sorted(kept), sorted({(i["type"], tuple(sorted(i))) for i in body["output"]}))
-    return _shape(body)
+    return shape(body)
 
 
 def _item_sequences(events: list[tuple[str, Any]]) -> tuple[list[tuple[str, Any]], dict[str, Any]]:
@@ -114,55 +122,40 @@ def _item_sequences(events: list[tuple[str, Any]]) -> tuple[list[tuple[str, Any]
         per_item.setdefault(index, []).append((name, data))
     by_type: dict[str, Any] = {}
     for index, item_events in sorted(per_item.items()):
-        by_type.setdefault(types[index], _stream_shape(item_events))
-    return _stream_shape(envelope), by_type
+        by_type.setdefault(types[index], stream_shape(item_events))
+    return stream_shape(envelope), by_type
 
 
 def _replay(name: str, server: EmbeddedServer, contract: ResponsesContract) -> int:
-    entries = json.loads(shared_path("recordings", "responses", name).read_text(encoding="utf-8"))["Entries"]
-    http = openai.DefaultHttpx2Client(
-        base_url=server.base_url,
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        event_hooks={"response": [contract.sync_hook]},
-        trust_env=False,
-        timeout=30,
-    )
+    entries = recorded_entries("responses", name)
+
     ids: dict[str, str] = {}
-    with http:
+    with recording_client(server, contract.sync_hook, assistants=False) as http:
         for n, entry in enumerate(entries):
-            method, path = entry["RequestMethod"], _map(entry["RequestUri"].removeprefix(PREFIX), ids)
+            method, path = entry["RequestMethod"], path_of(entry, ids)
             recorded = entry["ResponseBody"]
             where = f"{name} entry {n}: {method} {path}"
-            if method == "POST" and path == "/files":
-                filename, content = _upload(entry["RequestBody"])
-                upload = (filename, content)
-                response = http.post(path, files={"file": upload}, data={"purpose": recorded["purpose"]})
-            elif entry["RequestBody"] is not None:
-                body = json.loads(_map(json.dumps(entry["RequestBody"]), ids))
-                if method == "POST" and path == "/responses":
-                    _forced(body, recorded)
-                response = http.request(method, path, json=body)
-            else:
-                response = http.request(method, path)
+            response = send(
+                http,
+                entry,
+                ids,
+                upload=lambda entry: _upload(entry["RequestBody"]),
+                prepare=_forced,
+            )
             assert response.status_code == entry["StatusCode"], where
             if isinstance(recorded, list):
-                actual_events, recorded_events = _events(response.text), _events(recorded)
+                actual_events, recorded_events = events(response.text), events(recorded)
                 ours, theirs = _item_sequences(actual_events), _item_sequences(recorded_events)
                 assert ours[0] == theirs[0], where
                 assert ours[1], where
                 for kind, sequence in ours[1].items():
                     assert sequence == theirs[1].get(kind), f"{where}: the events of a {kind} item"
                 for (_, r), (_, a) in zip(recorded_events, actual_events, strict=False):
-                    _learn(r, a, ids, ID)
+                    learn(r, a, ids, ID)
                 continue
             actual = response.json()
-            if isinstance(recorded, dict) and isinstance(recorded.get("data"), list):
-                recorded_ids = [i.get("id") for i in recorded["data"]]
-                if recorded_ids and all(i in ids for i in recorded_ids):
-                    assert [i["id"] for i in actual["data"]] == [ids[i] for i in recorded_ids], where
-                    assert actual["has_more"] == recorded["has_more"], where
-                assert _shape(actual)[:2] == _shape(recorded)[:2], where
-                assert _shape(actual)[2][:1] == _shape(recorded)[2][:1], where
+            if is_listing(recorded):
+                assert_listing(actual, recorded, ids, where, whole=False)
             else:
                 assert _response_shape(actual) == _response_shape(recorded), where
                 if (
@@ -173,7 +166,7 @@ def _replay(name: str, server: EmbeddedServer, contract: ResponsesContract) -> i
                     # MaxTokens: the simulator's answer to that input fits in 20 tokens, so it completes
                     # (test_responses.py covers `incomplete`).
                     assert actual["status"] == recorded["status"], where
-            _learn(recorded, actual, ids, ID)
+            learn(recorded, actual, ids, ID)
     return len(entries)
 
 
@@ -209,7 +202,7 @@ def test_the_contracts_allowances_accept_every_recorded_response_object_and_even
             body, uri, method = entry["ResponseBody"], entry["RequestUri"], entry["RequestMethod"]
             if isinstance(body, list) and "/responses" in uri:
                 seen: list[tuple[str, Any]] = []
-                for name, data in _events(body):
+                for name, data in events(body):
                     contract.event(seen, f"event: {name}\ndata: {json.dumps(data)}")
                 checked += len(seen)
             elif isinstance(body, dict) and ("/responses" in uri or "/conversations" in uri):

@@ -15,45 +15,34 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
-from conftest import API_KEY
+from recordings_support import (
+    PREFIX,
+    assert_listing,
+    events,
+    is_listing,
+    learn,
+    path_of,
+    recorded_entries,
+    recording_client,
+    send,
+    shape,
+    stream_shape,
+)
 from runs_support import RunContract, start_server
-from test_server_recordings import PREFIX, _learn, _map, _shape
 
 from runner.server.embedded import EmbeddedServer
-from tests.shared import shared_path
 
 # Part 1's id shapes plus tool call ids, which runs add.
 ID = re.compile(r"^(asst_|thread_|msg_|run_|step_|call_|file-|vs_|vsfb_)[A-Za-z0-9]+$")
 SETTLED = ("requires_action", "completed", "failed", "cancelled", "expired", "incomplete")
 
 
-def _events(body: list[str] | str) -> list[tuple[str, Any]]:
-    raw = "".join(body) if isinstance(body, list) else body
-    out = []
-    for frame in raw.split("\n\n"):
-        fields = dict(line.split(": ", 1) for line in frame.strip().split("\n") if ": " in line)
-        if "event" in fields:
-            data = fields["data"]
-            out.append((fields["event"], data if data == "[DONE]" else json.loads(data)))
-    return out
-
-
-def _stream_shape(events: list[tuple[str, Any]]) -> list[tuple[str, Any]]:
-    shape: list[tuple[str, Any]] = []
-    for name, data in events:
-        if name.endswith(".delta") and shape and shape[-1][0] == name:
-            continue
-        shape.append((name, sorted(data) if isinstance(data, dict) else data))
-    return shape
-
-
 def _objects(entries: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for entry in entries:
         body = entry["ResponseBody"]
         if isinstance(body, list):
-            yield from (data for _, data in _events(body) if isinstance(data, dict))
+            yield from (data for _, data in events(body) if isinstance(data, dict))
         elif isinstance(body, dict):
             yield body
             yield from (i for i in body.get("data") or [] if isinstance(i, dict))
@@ -83,56 +72,47 @@ def _upload_text(entries: list[dict[str, Any]], recorded_file_id: str, filename:
 
 
 def _replay(name: str, server: EmbeddedServer, contract: RunContract) -> int:
-    entries = json.loads(shared_path("recordings", name).read_text(encoding="utf-8"))["Entries"]
+    entries = recorded_entries(name)
     choice = _chosen_tool(entries)
-    http = openai.DefaultHttpx2Client(
-        base_url=server.base_url,
-        # Every recorded request sends the beta header the Assistants routes need.
-        headers={"Authorization": f"Bearer {API_KEY}", "OpenAI-Beta": "assistants=v2"},
-        event_hooks={"response": [contract.sync_hook]},
-        trust_env=False,
-        timeout=30,
-    )
+
+    def upload(entry: dict[str, Any]) -> tuple[str, bytes]:
+        recorded = entry["ResponseBody"]
+        return recorded["filename"], _upload_text(entries, recorded["id"], recorded["filename"])
+
+    def prepare(path: str, body: dict[str, Any], recorded: Any) -> None:
+        if path.split("?")[0].endswith("/runs"):
+            body["tool_choice"] = choice
+
     ids: dict[str, str] = {}
-    with http:
+    with recording_client(server, contract.sync_hook) as http:
         for n, entry in enumerate(entries):
-            method, path = entry["RequestMethod"], _map(entry["RequestUri"].removeprefix(PREFIX), ids)
+            method, path = entry["RequestMethod"], path_of(entry, ids)
             recorded = entry["ResponseBody"]
             where = f"{name} entry {n}: {method} {path}"
-            if method == "POST" and path == "/files":
-                upload = (recorded["filename"], _upload_text(entries, recorded["id"], recorded["filename"]))
-                response = http.post(path, files={"file": upload}, data={"purpose": recorded["purpose"]})
-            elif entry["RequestBody"] is not None:
-                body = json.loads(_map(json.dumps(entry["RequestBody"]), ids))
-                if method == "POST" and path.split("?")[0].endswith("/runs"):
-                    body["tool_choice"] = choice
-                response = http.request(method, path, json=body)
-            else:
-                response = http.request(method, path)
-                settles = isinstance(recorded, dict) and recorded.get("object") == "thread.run"
-                if settles and recorded["status"] in SETTLED:
-                    for _ in range(100_000):  # bounded: a run that never settles fails the test
-                        if response.json()["status"] in SETTLED:
-                            break
-                        response = http.request(method, path)
-                    assert response.json()["status"] == recorded["status"], where
+            response = send(http, entry, ids, upload=upload, prepare=prepare)
+            settles = isinstance(recorded, dict) and recorded.get("object") == "thread.run"
+            if entry["RequestBody"] is None and settles and recorded["status"] in SETTLED:
+                for _ in range(100_000):  # bounded: a run that never settles fails the test
+                    if response.json()["status"] in SETTLED:
+                        break
+                    response = http.request(method, path)
+                assert response.json()["status"] == recorded["status"], where
             assert response.status_code == entry["StatusCode"], where
             if isinstance(recorded, list):
-                actual_events = _events(response.text)
-                recorded_events = _events(recorded)
-                assert _stream_shape(actual_events) == _stream_shape(recorded_events), where
+                actual_events = events(response.text)
+                recorded_events = events(recorded)
+                assert stream_shape(actual_events) == stream_shape(recorded_events), where
                 for (_, r), (_, a) in zip(recorded_events, actual_events, strict=False):
-                    _learn(r, a, ids, ID)
+                    learn(r, a, ids, ID)
                 continue
             actual = response.json()
-            if isinstance(recorded, dict) and isinstance(recorded.get("data"), list):
+            if is_listing(recorded):
                 # The recorded lists hold objects this replay never saw (other runs' steps, a longer
                 # conversation): the list's own shape and its first item's are compared.
-                assert _shape(actual)[:2] == _shape(recorded)[:2], where
-                assert _shape(actual)[2][:1] == _shape(recorded)[2][:1], where
+                assert_listing(actual, recorded, ids, where, whole=False)
             else:
-                assert _shape(actual) == _shape(recorded), where
-            _learn(recorded, actual, ids, ID)
+                assert shape(actual) == shape(recorded), where
+            learn(recorded, actual, ids, ID)
     return len(entries)
 
 
@@ -176,11 +156,11 @@ def test_the_contracts_allowances_accept_every_recorded_run_object_and_event() -
     # schemas accept everything the real API sent (so the server is held to the same standard).
     contract, checked = RunContract(), 0
     for name in RECORDINGS:
-        for entry in json.loads(shared_path("recordings", name).read_text(encoding="utf-8"))["Entries"]:
+        for entry in recorded_entries(name):
             body = entry["ResponseBody"]
             if isinstance(body, list):
                 seen: list[tuple[str, Any]] = []
-                for event, data in _events(body):
+                for event, data in events(body):
                     contract.event(
                         seen, f"event: {event}\ndata: {json.dumps(data) if isinstance(data, dict) else data}"
                     )

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -175,30 +177,55 @@ def test_a_streamed_code_interpreter_step_streams_input_then_logs(
     assert deltas[-1]["code_interpreter"]["outputs"][0] == {"index": 0, "type": "logs", "logs": "84\n"}
 
 
-def test_a_stream_follows_a_cancel_to_its_end(tmp_path: Path, rc: RunContract) -> None:
-    server = start_server(tmp_path / "cancel.db", model_time=0.5)
+@contextmanager
+def slow_api(tmp_path: Path, rc: RunContract, **settings: Any) -> Iterator[openai.OpenAI]:
+    """A client of a server of its own whose runs take long enough for the test to act while one streams:
+    5 s of model time unless `settings` say otherwise (with 0.5 s, a machine under load sometimes read the
+    first delta only after the run had completed)."""
+    server = start_server(tmp_path / "slow.db", **{"model_time": 5.0, **settings})
     api = sdk(server, rc)
     try:
-        assistant = api.beta.assistants.create(model="gpt-4o")
-        stream = api.beta.threads.create_and_run(
-            assistant_id=assistant.id,
-            thread={"messages": [{"role": "user", "content": "hello there"}]},
-            stream=True,
-        )
-        seen, started = [], None
-        for event in stream:
-            seen.append(event.event)
-            if event.event == "thread.run.created":
-                started = event.data
-            if event.event == "thread.message.delta" and seen.count(event.event) == 1:
-                assert started is not None
-                run = api.beta.threads.runs.cancel(started.id, thread_id=started.thread_id)  # type: ignore[attr-defined]
-                assert run.status == "cancelling"
-        assert seen[-2:] == ["thread.run.cancelling", "thread.run.cancelled"]
-        assert rc.streams[-1][-1][0] == "done"
+        yield api
     finally:
         api.close()
         server.stop()
+
+
+def streamed_run(
+    api: openai.OpenAI,
+    text: str = "hello there",
+    *,
+    at_first_delta: Callable[[Any], None] | None = None,
+    **assistant: Any,
+) -> list[Any]:
+    """The events of a streamed create_and_run of `text`, on a new assistant made with `assistant`'s fields.
+    `at_first_delta(run as created)` is called once, when the first message delta arrives, while the rest of
+    the stream is still to come."""
+    made = api.beta.assistants.create(model="gpt-4o", **assistant)
+    stream = api.beta.threads.create_and_run(
+        assistant_id=made.id, thread={"messages": [{"role": "user", "content": text}]}, stream=True
+    )
+    seen: list[Any] = []
+    started = None
+    for event in stream:
+        seen.append(event)
+        if event.event == "thread.run.created":
+            started = event.data
+        if event.event == "thread.message.delta" and started is not None and at_first_delta is not None:
+            at_first_delta(started)
+            started = None
+    return seen
+
+
+def test_a_stream_follows_a_cancel_to_its_end(tmp_path: Path, rc: RunContract) -> None:
+    def cancel(run: Any) -> None:
+        assert api.beta.threads.runs.cancel(run.id, thread_id=run.thread_id).status == "cancelling"
+
+    with slow_api(tmp_path, rc) as api:
+        seen = [event.event for event in streamed_run(api, at_first_delta=cancel)]
+        assert "thread.message.delta" in seen
+        assert seen[-2:] == ["thread.run.cancelling", "thread.run.cancelled"]
+        assert rc.streams[-1][-1][0] == "done"
 
 
 def test_max_completion_tokens_cuts_the_streamed_message(api: openai.OpenAI, rc: RunContract) -> None:
@@ -264,19 +291,8 @@ def test_async_clients_poll_and_stream(fast: EmbeddedServer, rc: RunContract) ->
 
 def test_a_run_that_expires_while_queued_streams_its_expiry(tmp_path: Path, rc: RunContract) -> None:
     # The run waits a tenth of the model time in `queued`, longer than its whole life here.
-    server = start_server(tmp_path / "short.db", model_time=1.0, run_ttl=0.01)
-    api = sdk(server, rc)
-    try:
-        assistant = api.beta.assistants.create(model="gpt-4o")
-        stream = api.beta.threads.create_and_run(
-            assistant_id=assistant.id,
-            thread={"messages": [{"role": "user", "content": "hello"}]},
-            stream=True,
-        )
-        assert [event.event for event in stream][-1] == "thread.run.expired"
-    finally:
-        api.close()
-        server.stop()
+    with slow_api(tmp_path, rc, model_time=1.0, run_ttl=0.01) as api:
+        assert streamed_run(api, "hello")[-1].event == "thread.run.expired"
 
 
 def test_a_model_that_breaks_fails_the_run_with_a_server_error(
@@ -297,30 +313,17 @@ def test_a_model_that_breaks_fails_the_run_with_a_server_error(
 
 
 def test_a_message_cut_off_by_a_cancel_keeps_what_was_written(tmp_path: Path, rc: RunContract) -> None:
-    server = start_server(tmp_path / "partial.db", model_time=0.5)
-    api = sdk(server, rc)
-    try:
-        assistant = api.beta.assistants.create(model="gpt-4o", instructions="Address the user as Captain.")
-        stream = api.beta.threads.create_and_run(
-            assistant_id=assistant.id,
-            thread={"messages": [{"role": "user", "content": "hello there"}]},
-            stream=True,
+    def cancel(run: Any) -> None:
+        api.beta.threads.runs.cancel(run.id, thread_id=run.thread_id)
+
+    with slow_api(tmp_path, rc) as api:
+        seen = streamed_run(api, at_first_delta=cancel, instructions="Address the user as Captain.")
+        written = "".join(
+            e.data.delta.content[0].text.value for e in seen if e.event == "thread.message.delta"
         )
-        written, started = "", None
-        for event in stream:
-            if event.event == "thread.run.created":
-                started = event.data
-            if event.event == "thread.message.delta":
-                written += event.data.delta.content[0].text.value  # type: ignore[union-attr]
-                if started is not None:
-                    api.beta.threads.runs.cancel(started.id, thread_id=started.thread_id)  # type: ignore[attr-defined]
-                    started = None
-        assert started is None and written
+        assert written
         message = api.beta.threads.messages.list(_thread_of(rc), order="desc").data[0]
         assert message.role == "assistant" and message.content[0].text.value == written  # type: ignore[union-attr]
-    finally:
-        api.close()
-        server.stop()
 
 
 def _thread_of(rc: RunContract) -> str:
@@ -409,28 +412,12 @@ def test_a_delta_reads_nothing_back_from_the_store(fast: EmbeddedServer, api: op
 
 
 def test_metadata_changed_while_a_run_streams_is_kept_to_its_end(tmp_path: Path, rc: RunContract) -> None:
-    server = start_server(tmp_path / "meta.db", model_time=0.5)
-    api = sdk(server, rc)
-    try:
-        assistant = api.beta.assistants.create(model="gpt-4o")
-        stream = api.beta.threads.create_and_run(
-            assistant_id=assistant.id,
-            thread={"messages": [{"role": "user", "content": "hello there"}]},
-            stream=True,
-        )
-        changed, started, final = False, None, None
-        for event in stream:
-            if event.event == "thread.run.created":
-                started = event.data
-            if event.event == "thread.message.delta" and not changed:
-                assert started is not None
-                api.beta.threads.runs.update(started.id, thread_id=started.thread_id, metadata={"k": "v"})  # type: ignore[attr-defined]
-                changed = True
-            if event.event == "thread.run.completed":
-                final = event.data
-        assert changed and final is not None and final.metadata == {"k": "v"}
+    def change(run: Any) -> None:
+        api.beta.threads.runs.update(run.id, thread_id=run.thread_id, metadata={"k": "v"})
+
+    with slow_api(tmp_path, rc) as api:
+        seen = streamed_run(api, at_first_delta=change)
+        final = next(e.data for e in seen if e.event == "thread.run.completed")
+        assert final.metadata == {"k": "v"}
         stored = api.beta.threads.runs.retrieve(final.id, thread_id=final.thread_id)
         assert stored.status == "completed" and stored.metadata == {"k": "v"}
-    finally:
-        api.close()
-        server.stop()

@@ -1,6 +1,10 @@
 """`arun diff` of 1,000 transcript pairs: identical sets, sets where every scenario changed, and the same
 with --text-similarity. Goal (README, "Performance"): < 1 s.
 
+Beside each wall time, the command's CPU time (median, its child process included): diff forks a second
+process only when a CPU is idle (runner/transcript/twoway.py), so on a busy machine wall and CPU agree, and
+on an idle one the wall time is what the two processes make of the CPU time.
+
 Whole commands in fresh processes (`python -m runner diff GOLDEN NEW`), interleaved round by round, medians.
 Side by side in the same rounds, the yardsticks: `python -c pass`; reading the 2,000 files' bytes (the floor
 of any diff); and libyaml parsing them to events without building anything (the floor of any reader built on
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import copy
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -96,10 +101,21 @@ def _env(tree: Path) -> dict[str, str]:
     return env
 
 
-def _timed(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+CPU: dict[str, list[float]] = {}
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(argv: list[str], env: dict[str, str], cwd: Path, name: str = "") -> float:
+    """Wall seconds of the command; its CPU seconds (with its own children's) go to CPU[name]: the figure
+    that the shared machine's load disturbs least, and the one a second process does not lower."""
     # cwd outside every checkout: `python -m runner` puts the current folder first on sys.path.
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu()
     subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    CPU.setdefault(name, []).append(_cpu() - cpu)
     return time.perf_counter() - start
 
 
@@ -127,7 +143,7 @@ def measure(rounds: int, before: Path | None) -> tuple[dict[str, list[float]], t
         times: dict[str, list[float]] = {name: [] for name in rows}
         for _ in range(rounds):
             for name, (argv, env) in rows.items():
-                times[name].append(_timed(argv, env, Path(tmp)))
+                times[name].append(_timed(argv, env, Path(tmp), name))
     return times, (load_start, os.getloadavg()[0])
 
 
@@ -166,7 +182,11 @@ def main() -> None:
     print("  (median, then the fastest round: on a shared machine the fastest is the least disturbed)")
     for name, values in times.items():
         median = statistics.median(values)
-        print(f"  {name:44} {median:6.3f} s ({min(values):6.3f} s)  {median / floor:5.2f}x libyaml's events")
+        cpu = statistics.median(CPU[name])
+        print(
+            f"  {name:44} {median:6.3f} s ({min(values):6.3f} s)  {median / floor:5.2f}x libyaml's events"
+            f"  CPU {cpu:6.3f} s"
+        )
     if args.before is not None:
         for case in ("identical", "every scenario changed", "changed, --text-similarity 0.8"):
             ratio = statistics.median(times[f"before: {case}"]) / statistics.median(times[f"now: {case}"])

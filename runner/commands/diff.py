@@ -33,7 +33,7 @@ def run_diff(
         if not folder.is_dir():
             raise RunnerError(f"{label} {folder} is not a folder of transcripts")
     options = Options(frozenset(include), text_similarity, allow_orphans, owns)
-    result = compare_sets(golden, new, options)
+    result = compare_sets(golden, new, options, processes=2)
     emit(result, fmt)
     if junit is not None:
         write_junit(junit, "arun diff", junit_cases(result))

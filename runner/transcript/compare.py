@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from runner.transcript.io import dump_to_show, read_transcript, transcript_files
+from runner.transcript.io import dump_to_show, read_pair, transcript_files
 
 Status = Literal["same", "changed", "added", "removed"]
 
@@ -195,14 +195,26 @@ def compare_transcripts(golden: dict[str, Any], new: dict[str, Any], options: Op
     return tuple(sections)
 
 
-def compare_sets(golden_dir: Path, new_dir: Path, options: Options) -> DiffResult:
+def compare_pair(
+    name: str, golden: Path, new: Path, before: bytes, after: bytes, options: Options
+) -> ScenarioDiff:
+    old, cur = read_pair(golden, new, before, after)
+    sections = compare_transcripts(old, cur, options)
+    status: Status = "changed" if sections else "same"
+    return ScenarioDiff(name, status, sections, context(old, cur, options))
+
+
+def compare_sets(golden_dir: Path, new_dir: Path, options: Options, *, processes: int = 1) -> DiffResult:
+    """`processes`: 2 lets a forked child compare half of the pairs that need reading, where that is safe
+    and pays (runner/transcript/twoway.py); the result is the same."""
     golden = dict(transcript_files(golden_dir))
     new = dict(transcript_files(new_dir))
     if options.owns is not None:
         owns = options.owns
         golden = {k: v for k, v in golden.items() if owns(k)}
         new = {k: v for k, v in new.items() if owns(k)}
-    results: list[ScenarioDiff] = []
+    results: list[ScenarioDiff | None] = []
+    to_read: list[tuple[int, str, Path, Path, bytes, bytes]] = []
     for name in sorted(set(golden) | set(new)):
         if name not in new:
             results.append(ScenarioDiff(name, "removed"))
@@ -212,9 +224,18 @@ def compare_sets(golden_dir: Path, new_dir: Path, options: Options) -> DiffResul
             # Byte for byte the same file: nothing can differ, and nothing needs reading.
             results.append(ScenarioDiff(name, "same"))
         else:
-            old = read_transcript(golden[name], golden[name].as_posix(), before)
-            cur = read_transcript(new[name], new[name].as_posix(), after)
-            sections = compare_transcripts(old, cur, options)
-            status: Status = "changed" if sections else "same"
-            results.append(ScenarioDiff(name, status, sections, context(old, cur, options)))
-    return DiffResult(tuple(results), options)
+            to_read.append((len(results), name, golden[name], new[name], before, after))
+            results.append(None)
+
+    def run(pairs: Sequence[tuple[int, str, Path, Path, bytes, bytes]]) -> list[ScenarioDiff]:
+        return [compare_pair(name, g, n, b, a, options) for _, name, g, n, b, a in pairs]
+
+    if processes > 1:
+        from runner.transcript.twoway import split
+
+        found = split(to_read, run)
+    else:
+        found = run(to_read)
+    for (index, *_), scenario in zip(to_read, found, strict=True):
+        results[index] = scenario
+    return DiffResult(tuple(r for r in results if r is not None), options)

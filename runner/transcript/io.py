@@ -13,7 +13,7 @@ import yaml
 
 from runner.errors import RunnerError
 from runner.project.yamlpos import MAX_FILE_BYTES, YamlProblem, load_yaml
-from runner.transcript.quickload import quick_load
+from runner.transcript.quickload import quick_load, quick_load_beside
 from runner.transcript.yamlfast import FastResolve, NotPlain, show_node
 
 SUFFIX = ".yaml"
@@ -124,17 +124,33 @@ def write_transcript(path: Path, data: Mapping[str, Any]) -> None:
     write_atomic(path, dump(data))
 
 
+def _quick_text(raw: bytes) -> str | None:
+    """The text the fast path may read, or None for a file only the careful loader reads."""
+    if len(raw) > MAX_FILE_BYTES or b"\x00" in raw:
+        return None
+    try:
+        return raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError:
+        return None
+
+
+def read_pair(golden: Path, new: Path, before: bytes, after: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`read_transcript` of a golden and of the new file beside it (`before`, `after`: their bytes), the new
+    one reusing the golden's data where their texts agree (quickload.py, `quick_load_beside`)."""
+    old_text = _quick_text(before)
+    old = quick_load(old_text) if old_text is not None else None
+    if old_text is None or old is None:
+        return read_transcript(golden, golden.as_posix(), before), read_transcript(new, new.as_posix(), after)
+    new_text = _quick_text(after)
+    cur = quick_load_beside(new_text, old_text, old) if new_text is not None else None
+    return old, cur if cur is not None else read_transcript(new, new.as_posix(), after)
+
+
 def read_transcript(path: Path, rel: str, raw: bytes | None = None) -> dict[str, Any]:
     """The transcript at `path` (`raw`: its bytes, when the caller has read them), schema-checked."""
     raw = path.read_bytes() if raw is None else raw
-    if len(raw) <= MAX_FILE_BYTES and b"\x00" not in raw:
-        try:
-            text = raw.decode("utf-8").removeprefix("\ufeff")
-        except UnicodeDecodeError:
-            pass
-        else:
-            if (quick := quick_load(text)) is not None:
-                return quick
+    if (text := _quick_text(raw)) is not None and (quick := quick_load(text)) is not None:
+        return quick
     # The careful way, which reports every problem at its line (jsonschema is imported only here).
     from runner.project.schema import schema_diagnostics
 

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from runner.project.checks import conforms
+from runner.project.checks import conforms, item_check
 from runner.project.yamlpos import _FAST_DEPTH_BOUND, MAX_DEPTH
 from runner.transcript.yamlfast import FastResolve
 
@@ -93,8 +93,8 @@ def is_valid(data: Any) -> bool:
     return conforms("transcript", data)
 
 
-def quick_load(text: str) -> dict[str, Any] | None:
-    """The transcript in `text`, or None when only the careful loader may decide."""
+def _data(text: str) -> dict[str, Any] | None:
+    """The data of `text` if this path is sure of it, not yet checked against the schema."""
     if _CLoader is None or not _shallow(text):
         return None
     loader = _Composer(text)
@@ -105,6 +105,125 @@ def quick_load(text: str) -> dict[str, Any] | None:
         return None
     finally:
         loader.dispose()
-    if not isinstance(data, dict) or not is_valid(data):
+    return data if isinstance(data, dict) else None
+
+
+def quick_load(text: str) -> dict[str, Any] | None:
+    """The transcript in `text`, or None when only the careful loader may decide."""
+    data = _data(text)
+    if data is None or not is_valid(data):
         return None
     return data
+
+
+# A file as arun writes it is a mapping whose keys start at column 0, and the items of its turns (an
+# indentless sequence) start there too; every other line is indented or empty.
+_COLUMN0 = re.compile(r"^[^ \n].*", re.MULTILINE)
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: |$)")
+
+
+class _Entry:
+    """A top-level key: its text from its line to the next line at column 0, and, for a bare `key:`
+    followed by items at column 0, the text of each item."""
+
+    __slots__ = ("chunk", "items", "key")
+
+    def __init__(self, key: str, chunk: str) -> None:
+        self.key, self.chunk, self.items = key, chunk, list[str]()
+
+
+def _entries(text: str) -> list[_Entry] | None:
+    """The top-level entries of `text`, cut at its lines at column 0; None for any line there that is
+    neither `key:` nor `- ` (a comment, a document marker, a directive, a tab, a quoted key...)."""
+    entries: list[_Entry] = []
+    lines = list(_COLUMN0.finditer(text))
+    if not lines or lines[0].start() != 0:
+        return None
+    for index, line in enumerate(lines):
+        end = lines[index + 1].start() if index + 1 < len(lines) else len(text)
+        chunk, first = text[line.start() : end], line.group()
+        if first.startswith("- ") or first == "-":
+            if not entries or entries[-1].chunk != entries[-1].key + ":\n":
+                return None
+            entries[-1].items.append(chunk)
+        elif (key := _KEY.match(first)) is not None:
+            entries.append(_Entry(key.group(1), chunk))
+        else:
+            return None
+    return entries
+
+
+def _matches(entries: list[_Entry], data: dict[str, Any]) -> bool:
+    """Whether `data` (what `text` is, read whole) has exactly the entries cut from it: then no line at
+    column 0 was inside a quoted scalar or a flow collection, and each entry's text means its value."""
+    if [entry.key for entry in entries] != list(data):
+        return False
+    for entry in entries:
+        if entry.items and not (
+            isinstance(data[entry.key], list) and len(data[entry.key]) == len(entry.items)
+        ):
+            return False
+    return True
+
+
+def quick_load_beside(text: str, golden_text: str, golden: dict[str, Any]) -> dict[str, Any] | None:
+    """`quick_load(text)` for a file that differs from a golden in a few entries (top-level keys or turns),
+    `golden` being the data of `golden_text`: the entries whose text is the golden's, byte for byte, are
+    the golden's data (the same objects, which nothing writes to); only the others are parsed, together, as
+    one small document. Then the whole is checked against the schema, as `quick_load` does. None when only
+    the careful loader may decide (docs/performance.md, "Diff").
+
+    Why an entry's text means the same value in both files: the golden's entries are those of its data
+    (`_matches`), so no quoted scalar or flow collection runs on past the end of any of its entries; and the
+    new entries parsed on their own must match the small document's data, so none of theirs does either.
+    Where they stand (a key of the top mapping, an item of its sequence) is the same in all three texts."""
+    mine, theirs = _entries(text), _entries(golden_text)
+    if mine is None or theirs is None or not _matches(theirs, golden):
+        return None
+    known: dict[str, Any] = {}
+    for entry in theirs:
+        if entry.items:
+            known.update(zip(entry.items, golden[entry.key], strict=True))
+        else:
+            known[entry.chunk] = golden[entry.key]
+    texts = [chunk for entry in mine for chunk in (entry.chunk, *entry.items)]
+    if len(set(texts)) != len(texts) or len({entry.key for entry in mine}) != len(mine):
+        return None  # a duplicate key; or the same text twice, which would be one object twice
+    parts: list[str] = []
+    fresh: list[_Entry] = []
+    for entry in mine:
+        if entry.items:
+            new_items = [item for item in entry.items if item not in known]
+            if new_items:
+                part = _Entry(entry.key, entry.chunk)
+                part.items = new_items
+                fresh.append(part)
+                parts += [entry.chunk, *new_items]
+        elif entry.chunk not in known:
+            fresh.append(entry)
+            parts.append(entry.chunk)
+    parsed: dict[str, Any] = {}
+    if parts:
+        small = "".join(parts)
+        read = _data(small)
+        if read is None or not _matches(fresh, read):
+            return None
+        parsed = read
+    data: dict[str, Any] = {}
+    for entry in mine:
+        if entry.items:
+            values = iter(parsed[entry.key]) if entry.key in parsed else iter(())
+            data[entry.key] = [known[item] if item in known else next(values) for item in entry.items]
+        else:
+            data[entry.key] = known[entry.chunk] if entry.chunk in known else parsed[entry.key]
+    return data if _valid_beside(data, golden) else None
+
+
+def _valid_beside(data: dict[str, Any], golden: dict[str, Any]) -> bool:
+    """`is_valid(data)`, where the turns that are the golden's own objects, checked with it, are not checked
+    again (the schema checks each turn on its own: runner/project/checks, `item_check`)."""
+    check, turns = item_check("transcript", "turns"), data.get("turns")
+    if check is None or not isinstance(turns, list):
+        return is_valid(data)
+    checked = {id(turn) for turn in golden.get("turns", ())}
+    return is_valid({**data, "turns": []}) and all(id(turn) in checked or check(turn) for turn in turns)

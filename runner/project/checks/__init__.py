@@ -44,8 +44,28 @@ def _validate(name: str) -> Callable[[Any], Any]:
 def conforms(name: str, data: Any) -> bool:
     if name not in NAMES:
         return False
+    return _passes(_validate(name), data)
+
+
+@cache
+def _items(name: str) -> dict[str, Callable[[Any], Any]]:
+    module = importlib.import_module(f"runner.project.checks._{name}")
+    items: dict[str, Callable[[Any], Any]] = getattr(module, "ITEMS", {})
+    return items
+
+
+def item_check(name: str, prop: str) -> Callable[[Any], bool] | None:
+    """For a top-level array property of schema `name` that is only "an array of one definition": whether
+    one item conforms to that definition (scripts/gen_validators.py, `_checked_apart`). None otherwise."""
+    validate = _items(name).get(prop) if name in NAMES else None
+    if validate is None:
+        return None
+    return lambda item: _passes(validate, item)
+
+
+def _passes(validate: Callable[[Any], Any], data: Any) -> bool:
     try:
-        _validate(name)(data)
+        validate(data)
     except (JsonSchemaValueException, JsonSchemaValuesException):
         return False
     except (RecursionError, TypeError, ValueError):

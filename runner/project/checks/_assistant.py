@@ -465,3 +465,5 @@ def validate_https___arun_dev_schemas_assistant_schema_json___defs_tool_code_int
 
 
 validate = validate_https___arun_dev_schemas_assistant_schema_json
+# Arrays at the top whose items can be checked one by one: {property: validator of one item}.
+ITEMS = {}

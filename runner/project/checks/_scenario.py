@@ -578,3 +578,5 @@ def validate_https___arun_dev_schemas_scenario_schema_json___defs_tool_choice_fu
 
 
 validate = validate_https___arun_dev_schemas_scenario_schema_json
+# Arrays at the top whose items can be checked one by one: {property: validator of one item}.
+ITEMS = {'expect': validate_https___arun_dev_schemas_scenario_schema_json___defs_expectation}

@@ -638,3 +638,5 @@ def validate_https___arun_dev_schemas_transcript_schema_json___defs_call(data, c
 
 
 validate = validate_https___arun_dev_schemas_transcript_schema_json
+# Arrays at the top whose items can be checked one by one: {property: validator of one item}.
+ITEMS = {'expectations': validate_https___arun_dev_schemas_transcript_schema_json___defs_expectation, 'turns': validate_https___arun_dev_schemas_transcript_schema_json___defs_turn}

@@ -168,6 +168,7 @@ def _env(tree: Path, model_time: float) -> dict[str, str]:
 class Run:
     def __init__(self, seconds: float, cpu: float, rss_mb: float, latencies: list[float], code: int) -> None:
         self.seconds, self.cpu, self.rss_mb, self.latencies, self.code = seconds, cpu, rss_mb, latencies, code
+        self.server_mb: float | None = None  # the server process's own peak, when it had one
 
 
 def command(tree: Path, project: Path, args: list[str], model_time: float) -> Run:
@@ -189,17 +190,21 @@ def command(tree: Path, project: Path, args: list[str], model_time: float) -> Ru
     # Memory: the command's own peak plus its server process's peak when the server ran in a process of its
     # own (the sum of two peaks: never less than what the machine held at once); wait4's ru_maxrss otherwise.
     rss_kb = usage.ru_maxrss
+    server_kb = None
     served = Path(str(stamps) + ".server")
     if served.is_file():
         server = json.loads(served.read_text())
         served.unlink()
         data["server"] = server["server"]
-        rss_kb = data.get("rss_kb", usage.ru_maxrss) + server["rss_kb"]
+        server_kb = server["rss_kb"]
+        rss_kb = data.get("rss_kb", usage.ru_maxrss) + server_kb
     latencies = [
         (data["client"][k] - data["server"][k]) * 1000 for k in data["client"] if k in data["server"]
     ]
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(seconds, cpu, rss_kb / 1024, latencies, proc.returncode)
+    run = Run(seconds, cpu, rss_kb / 1024, latencies, proc.returncode)
+    run.server_mb = server_kb / 1024 if server_kb is not None else None
+    return run
 
 
 def pct(values: list[float], q: float) -> float:
@@ -317,7 +322,7 @@ def _memory(label: str, data: dict[str, Any], args: argparse.Namespace, load: fl
     from bench.table import Row
 
     memory: dict[int, Run] = data["memory"]
-    parts = [f"{n:,}: {m.rss_mb:.1f} MB in {m.seconds:.1f} s" for n, m in memory.items()]
+    parts = [f"{n:,}: {m.rss_mb:.1f} MB{_split(m)} in {m.seconds:.1f} s" for n, m in memory.items()]
     print(
         f"    peak RSS of the whole command (embedded server included), -j {args.jobs}: " + "; ".join(parts)
     )
@@ -340,6 +345,12 @@ def _memory(label: str, data: dict[str, Any], args: argparse.Namespace, load: fl
             memory[1000].rss_mb < 150,
         )
     ]
+
+
+def _split(run: Run) -> str:
+    if run.server_mb is None:
+        return ""
+    return f" (replay {run.rss_mb - run.server_mb:.1f} + server {run.server_mb:.1f})"
 
 
 def _failed(runs: list[Run]) -> None:

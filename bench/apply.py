@@ -200,7 +200,7 @@ def report(results: Results) -> list[Row]:
     one_by_one = requests * LATENCY  # what 20 ms per request adds when the requests go one after another
     measured = (
         f"{_kinds(results.requests['now'])}, {WORKERS} at a time (met counting the files page as a file "
-        "check: it proves every file an assistant names still exists); CLI {now:.2f} s on the embedded server "
+        f"check: it proves every file an assistant names still exists); CLI {now:.2f} s on the embedded server "
         f"({now / floor:.0f}x python -c pass; the SDK's import + client.beta alone: {sdk:.2f} s), "
         f"{plain:.2f} s against arun serve; 20 ms per request adds {slow - plain:.2f} s "
         f"(one after another: {one_by_one:.2f} s)"

@@ -68,20 +68,30 @@ def make_project(root: Path, count: int) -> None:
 
 def child(out: str, argv: list[str]) -> None:
     import atexit
+    import resource
 
-    server: dict[str, float] = {}
     client: dict[str, float] = {}
+    try:
+        from runner.api import local
+    except ImportError:  # a tree whose embedded server runs in the command's own process
+        server = _time_terminal_events()
+    else:
+        # The server's own process: this file again, in --server-child mode, around the same command line.
+        command = local.child_command
 
-    from runner.server import streaming
+        def timed_command(db: Path, model_time: float) -> list[str]:
+            real = command(db, model_time)
+            return [
+                real[0],
+                str(Path(__file__).resolve()),
+                "--server-child",
+                out + ".server",
+                "--",
+                *real[3:],
+            ]
 
-    publish = streaming.Bus.publish
-
-    def timed_publish(self: Any, run_id: str, event: str, data: dict[str, Any]) -> None:
-        publish(self, run_id, event, data)
-        if event in TERMINAL_EVENTS:
-            server.setdefault(run_id, time.monotonic())
-
-    streaming.Bus.publish = timed_publish  # type: ignore[method-assign]
+        local.child_command = timed_command  # type: ignore[assignment]
+        server = {}
 
     from runner.replay.engines import assistants, responses
 
@@ -101,12 +111,43 @@ def child(out: str, argv: list[str]) -> None:
     hook(responses.ResponsesEngine, lambda t: t.last.get("id"))
 
     def dump() -> None:
-        Path(out).write_text(json.dumps({"server": server, "client": client}))
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        Path(out).write_text(json.dumps({"server": server, "client": client, "rss_kb": rss}))
 
     atexit.register(dump)
     from runner.cli import main
 
     main(argv)
+
+
+def _time_terminal_events() -> dict[str, float]:
+    """The moment the server published each run's terminal event (CLOCK_MONOTONIC: one clock for every
+    process of the machine)."""
+    server: dict[str, float] = {}
+    from runner.server import streaming
+
+    publish = streaming.Bus.publish
+
+    def timed_publish(self: Any, run_id: str, event: str, data: dict[str, Any]) -> None:
+        publish(self, run_id, event, data)
+        if event in TERMINAL_EVENTS:
+            server.setdefault(run_id, time.monotonic())
+
+    streaming.Bus.publish = timed_publish  # type: ignore[method-assign]
+    return server
+
+
+def server_child(out: str, argv: list[str]) -> int:
+    import resource
+
+    server = _time_terminal_events()
+    from runner.server import child
+
+    try:
+        return child.main(argv)
+    finally:
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        Path(out).write_text(json.dumps({"server": server, "rss_kb": rss}))
 
 
 # -- the parent ------------------------------------------------------------------------------------------
@@ -145,11 +186,20 @@ def command(tree: Path, project: Path, args: list[str], model_time: float) -> Ru
         print(f"  ! {' '.join(args)} exited {proc.returncode}: {errors.strip()[-600:]}", file=sys.stderr)
     data = json.loads(stamps.read_text() or "{}") if stamps.stat().st_size else {"server": {}, "client": {}}
     stamps.unlink()
+    # Memory: the command's own peak plus its server process's peak when the server ran in a process of its
+    # own (the sum of two peaks: never less than what the machine held at once); wait4's ru_maxrss otherwise.
+    rss_kb = usage.ru_maxrss
+    served = Path(str(stamps) + ".server")
+    if served.is_file():
+        server = json.loads(served.read_text())
+        served.unlink()
+        data["server"] = server["server"]
+        rss_kb = data.get("rss_kb", usage.ru_maxrss) + server["rss_kb"]
     latencies = [
         (data["client"][k] - data["server"][k]) * 1000 for k in data["client"] if k in data["server"]
     ]
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(seconds, cpu, usage.ru_maxrss / 1024, latencies, proc.returncode)
+    return Run(seconds, cpu, rss_kb / 1024, latencies, proc.returncode)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -325,6 +375,8 @@ def main() -> None:
         # The child imports arun from the tree under test (PYTHONPATH), never from this file's own.
         child(sys.argv[2], sys.argv[sys.argv.index("--") + 1 :])
         return
+    if len(sys.argv) > 2 and sys.argv[1] == "--server-child":
+        sys.exit(server_child(sys.argv[2], sys.argv[sys.argv.index("--") + 1 :]))
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     args = parse()

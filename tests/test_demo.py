@@ -64,17 +64,16 @@ def test_model_time_is_0_by_default_and_set_by_flag_or_environment(tmp_path: Pat
 def test_the_embedded_server_runs_at_the_model_time_asked_and_goldens_do_not_change(
     example_project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from runner.server import embedded
+    from runner.api import local
 
     seen: list[float] = []
-    real_init = embedded.EmbeddedServer.__init__
+    real_command = local.child_command
 
-    def spy(self: embedded.EmbeddedServer, *args: object, **kwargs: object) -> None:
-        runs = kwargs.get("runs")
-        seen.append(getattr(runs, "model_time", -1.0))
-        real_init(self, *args, **kwargs)  # type: ignore[arg-type]
+    def spy(db: Path, model_time: float) -> list[str]:  # what the server's process is told
+        seen.append(model_time)
+        return real_command(db, model_time)
 
-    monkeypatch.setattr(embedded.EmbeddedServer, "__init__", spy)
+    monkeypatch.setattr(local, "child_command", spy)
     golden = str(REPO / "transcripts")
     for args, env in (([], {}), (["--model-time", "0.02"], {}), ([], {"ARUN_MODEL_TIME": "0.01"})):
         for name, value in env.items():

@@ -68,14 +68,16 @@ class EventStream:
     """The events of one streamed response, in order, until `[DONE]` or the end of the body. `close()`, from
     any thread, releases the connection and ends a read in progress."""
 
-    def __init__(self, response: Any) -> None:  # the SDK's APIResponse of a `with_streaming_response` call
-        self._response = response
+    def __init__(self, response: Any, last: frozenset[str] = frozenset()) -> None:
+        self._response = response  # the SDK's APIResponse of a `with_streaming_response` call
         self._http: httpx2.Response = response.http_response
+        self._last = last  # the names of the events after which the server ends the stream
 
     @classmethod
-    def open(cls, manager: Any) -> EventStream:
-        """Send the request of a `with_streaming_response` call (raising the SDK's status errors)."""
-        return cls(manager.__enter__())
+    def open(cls, manager: Any, last: frozenset[str] = frozenset()) -> EventStream:
+        """Send the request of a `with_streaming_response` call (raising the SDK's status errors). The
+        stream ends at `[DONE]` or after an event named in `last` (a protocol without `[DONE]`)."""
+        return cls(manager.__enter__(), last)
 
     def close(self) -> None:
         self._response.close()
@@ -86,12 +88,20 @@ class EventStream:
 
         decoder = Decoder()
         request = self._http.request
+        chunks = self._http.iter_bytes()
         try:
-            for chunk in self._http.iter_bytes():
+            for chunk in chunks:
                 for event in decoder.feed(chunk):
+                    # At the end, the body is read to its end before the stream is closed: that returns its
+                    # connection to the pool for the next request, where closing it first would drop it.
                     if event.data.startswith(b"[DONE]"):
+                        _drain(chunks)
                         return
                     _raise_reported_error(event, request)
+                    if event.name in self._last:
+                        _drain(chunks)
+                        yield event
+                        return
                     yield event
         except httpx2.TimeoutException as exc:  # as the SDK's stream reports them
             raise openai.APITimeoutError(request=request) from exc
@@ -99,6 +109,15 @@ class EventStream:
             raise openai.APIConnectionError(request=request) from exc
         finally:
             self.close()
+
+
+def _drain(chunks: Iterator[bytes], limit: int = 1 << 16) -> None:
+    """Read what is left of a body whose last event has been read: the chunked encoding's terminator, or a
+    trailing newline. More than `limit` bytes means the server goes on talking: then stop reading."""
+    for chunk in chunks:
+        limit -= len(chunk)
+        if limit < 0:
+            return
 
 
 def _raise_reported_error(event: Event, request: httpx2.Request) -> None:

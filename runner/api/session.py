@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from runner.config import HOSTED_API_HOST, HOSTED_GONE_MESSAGE, Backend, Settings
-from runner.errors import ApiError, ApiNotFound, HostedApiGone
+from runner.api.local import LocalServer
+from runner.config import HOSTED_API_HOST, HOSTED_GONE_MESSAGE, NO_KEY, Backend, Settings
+from runner.errors import ApiError, ApiNotFound, HostedApiGone, RunnerError
 
 if TYPE_CHECKING:
     import openai
@@ -203,19 +204,55 @@ def status_error(what: str, base_url: str, status: int, message: str) -> ApiErro
     return ApiError(f"{what}: the API answered {status}: {message}")
 
 
-@contextmanager
-def open_api(settings: Settings, *, announce: bool = True) -> Iterator[Api]:
-    """An Api for the configured backend; the embedded server lives exactly as long as the block."""
-    if settings.backend is Backend.LOCAL:
-        from runner.server.embedded import EmbeddedServer
-        from runner.server.engine import RunSettings
+def warm_sdk() -> None:
+    """Import the SDK and the resources the engines use now, not at their first request: about a second of
+    the command's own CPU, which it can spend while the embedded server's process starts (runner/api/local.py)
+    rather than after it."""
+    import openai
 
-        db = Path(settings.local_db)
-        db.parent.mkdir(parents=True, exist_ok=True)
-        with EmbeddedServer(db, runs=RunSettings(model_time=settings.model_time)) as server:
+    client = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key=NO_KEY, max_retries=0)
+    beta = client.beta
+    _ = (beta.assistants, beta.threads.runs.steps, beta.threads.messages, client.responses, client.files)
+    _ = (client.conversations, client.vector_stores.files)
+    client.close()
+
+
+def start_local(settings: Settings) -> LocalServer | None:
+    """The embedded server's process, started now for a later `open_api(settings, server=...)`; None for
+    another backend."""
+    if settings.backend is not Backend.LOCAL:
+        return None
+    db = Path(settings.local_db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    return LocalServer(db, settings.model_time).start()
+
+
+def start_early(root: Path, settings: Callable[[Path], Settings]) -> LocalServer | None:
+    """`start_local` first thing in a command, so that the server's start-up overlaps the loading of the
+    project: only in a folder that is a project at all (a command run in the wrong folder leaves no .arun/
+    there), and a configuration error is left to be raised where the command always raised it."""
+    if not (root / "assistants").is_dir():
+        return None
+    try:
+        return start_local(settings(root))
+    except RunnerError:
+        return None
+
+
+@contextmanager
+def open_api(
+    settings: Settings, *, announce: bool = True, server: LocalServer | None = None
+) -> Iterator[Api]:
+    """An Api for the configured backend; the embedded server (`server`, or one started here) lives exactly
+    as long as the block."""
+    if settings.backend is Backend.LOCAL:
+        local = server or start_local(settings)
+        assert local is not None
+        with local:
+            base_url = local.wait()
             if announce:
                 click.echo(f"arun: using the embedded local server (state in {settings.local_db})", err=True)
-            api = Api(None, server.base_url, local=True, api_key=server.api_key)
+            api = Api(None, base_url, local=True, api_key=local.api_key)
             try:
                 yield api
             finally:

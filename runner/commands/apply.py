@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from runner.api.session import Api, open_api
+from runner.api.local import LocalServer
+from runner.api.session import Api, open_api, start_early
 from runner.apply.execute import Executor
 from runner.apply.plan import Plan
 from runner.apply.render import plan_json, render_plan
@@ -75,9 +76,27 @@ def run_apply(
     as_json: bool = False,
     hook: Callable[[str], None] | None = None,
 ) -> int:
+    server = start_early(root, options.settings)  # its start-up overlaps the loading of the project
+    try:
+        return _apply(root, options, server, prune=prune, yes=yes, as_json=as_json, hook=hook)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _apply(
+    root: Path,
+    options: ApiOptions,
+    server: LocalServer | None,
+    *,
+    prune: bool,
+    yes: bool,
+    as_json: bool,
+    hook: Callable[[str], None] | None,
+) -> int:
     project = check_assistants(root)
     check_protocol(root, options)
-    with open_api(options.settings(root), announce=not as_json) as api:
+    with open_api(options.settings(root), announce=not as_json, server=server) as api:
         plan = make_plan(api, root, prune=prune, protocol=options.api, project=project)
         if plan.empty:
             print_plan(plan, api.counter.requests, as_json=as_json)

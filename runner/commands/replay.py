@@ -17,7 +17,8 @@ from typing import Any
 
 import click
 
-from runner.api.session import open_api
+from runner.api.local import LocalServer
+from runner.api.session import open_api, start_early, warm_sdk
 from runner.commands.diff import emit
 from runner.commands.plan import ApiOptions, check_protocol
 from runner.config import Backend
@@ -85,6 +86,15 @@ def _scenarios(project: Project, options: ReplayOptions) -> list[Scenario]:
 
 
 def run_replay(root: Path, api_options: ApiOptions, options: ReplayOptions) -> int:
+    server = start_early(root, api_options.settings)  # a process of its own, started while the project loads
+    try:
+        return _replay(root, api_options, options, server)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+def _replay(root: Path, api_options: ApiOptions, options: ReplayOptions, server: LocalServer | None) -> int:
     if api_options.api == "responses" and options.poll:
         raise RunnerError("--poll is for the Assistants API; the Responses engine always streams")
     if options.state != "conversation" and api_options.api != "responses":
@@ -118,7 +128,9 @@ def run_replay(root: Path, api_options: ApiOptions, options: ReplayOptions) -> i
     requests = 0
     if jobs:
         settings = api_options.settings(root)
-        with open_api(settings, announce=not options.as_json) as api:
+        if server is not None:
+            warm_sdk()  # while the server's process finishes its start-up
+        with open_api(settings, announce=not options.as_json, server=server) as api:
             stopper = Stopper()
             engine: Engine
             if api_options.api == "responses":

@@ -1,8 +1,8 @@
-"""The server in-process: uvicorn on a free loopback port in a background thread, for one command's life."""
+"""The server in-process: uvicorn on a free loopback port in a background thread. Tests and benches use it
+directly; commands run it in a process of their own (runner/server/child.py, started by runner/api/local.py)."""
 
 from __future__ import annotations
 
-import secrets
 import socket
 import threading
 import time
@@ -12,6 +12,7 @@ from typing import IO
 
 import uvicorn
 
+from runner.api.local import generate_api_key
 from runner.errors import ConfigError
 from runner.server.app import Limits, Settings, create_app
 from runner.server.connections import header_timeout_protocol
@@ -36,10 +37,6 @@ def bind(host: str, port: int) -> socket.socket:
     # at -j 200) must not have its connection attempts dropped and retried a second later.
     sock.listen(2048)
     return sock
-
-
-def generate_api_key() -> str:
-    return "sk-local-" + secrets.token_urlsafe(24)
 
 
 class EmbeddedServer:

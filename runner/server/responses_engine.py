@@ -42,6 +42,7 @@ from runner.sim import (
     ModelFailure,
     ModelInput,
     Sandbox,
+    SimulatedModel,
     StepDone,
     StepStart,
     TextDelta,
@@ -51,6 +52,7 @@ from runner.sim import (
     needs_outputs,
     prompt_tokens,
 )
+from runner.sim.sandbox import Origin, SandboxFile
 
 log = logging.getLogger("runner.server")
 
@@ -82,6 +84,8 @@ class ResponseEngine:
         self.settings = settings
         self.model = model
         self.sandbox = sandbox
+        # As in runs: code the simulator wrote may fall back to the guard, a real model's needs the boundary.
+        self.code_origin: Origin = "simulator" if isinstance(model, SimulatedModel) else "model"
         self.bus = bus
         self._tasks: set[asyncio.Task[dict[str, Any]]] = set()
 
@@ -344,6 +348,19 @@ class ResponseEngine:
         elif item["type"] == "code_interpreter_call":
             events.code_done(index, item["id"], item["code"])
 
+    def _code_files(self, response: dict[str, Any]) -> tuple[SandboxFile, ...]:
+        """The files of the code_interpreter tool's container (`{"type": "auto", "file_ids": [...]}`), with
+        their bytes, for /mnt/data; files deleted since the request was checked are left out."""
+        store = self.responses.store
+        tool = next((t for t in response["tools"] if t["type"] == "code_interpreter"), None) or {}
+        container = tool.get("container")
+        files = []
+        for file_id in container.get("file_ids") or [] if isinstance(container, dict) else []:
+            meta, data = store.get("files", file_id), store.get_blob(file_id)
+            if meta is not None and data is not None:
+                files.append(SandboxFile(file_id, meta["filename"], data))
+        return tuple(files)
+
     async def _run_builtins(
         self,
         response: dict[str, Any],
@@ -361,8 +378,15 @@ class ResponseEngine:
         retriever = StoreRetriever(
             self.vector_stores, search.get("vector_store_ids") or [], search.get("filters")
         )
+        files = (
+            self._code_files(response) if any(isinstance(c, CodeInterpreterCall) for c in step.calls) else ()
+        )
         done = await asyncio.to_thread(
-            execute_builtin_calls, step, inp, retriever=retriever, code_runner=self.sandbox
+            execute_builtin_calls,
+            step,
+            inp,
+            retriever=retriever,
+            code_runner=self.sandbox.bound(origin=self.code_origin, files=files),
         )
         self._checkpoint(response)
         include = response.get("_include") or []

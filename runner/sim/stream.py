@@ -21,6 +21,7 @@ from dataclasses import replace
 from runner.sim.model import Simulator
 from runner.sim.tokens import clip_to_tokens, count_tokens
 from runner.sim.types import (
+    Citation,
     CodeInterpreterCall,
     FunctionCall,
     MessageStep,
@@ -52,7 +53,8 @@ def text_pieces(text: str, keep_whole: list[tuple[int, int]]) -> list[tuple[int,
 
 
 def _spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    return [(start + m.start(), start + m.end()) for m in _PIECE.finditer(text[start:end]) if m.group()]
+    found = (m.span() for m in _PIECE.finditer(text, start, end))
+    return [(a, b) for a, b in found if b > a]
 
 
 def chunks(text: str, size: int) -> list[str]:
@@ -82,9 +84,11 @@ def pieces(done: StepDone) -> Iterator[ModelEvent]:
     step = done.step
     if isinstance(step, MessageStep):
         yield StepStart("message")
+        starting: dict[int, list[Citation]] = {}
+        for c in step.citations:
+            starting.setdefault(c.start_index, []).append(c)
         for start, end in text_pieces(step.text, [(c.start_index, c.end_index) for c in step.citations]):
-            cited = tuple(c for c in step.citations if c.start_index == start)
-            yield TextDelta(step.text[start:end], cited)
+            yield TextDelta(step.text[start:end], tuple(starting.get(start, ())))
     elif step.calls:
         yield StepStart("tool_calls")
         for index, call in enumerate(step.calls):

@@ -19,7 +19,8 @@ _TOKEN = re.compile(r"\w+|[^\w\s]")
 
 
 def count_tokens(text: str) -> int:
-    return sum(1 for _ in _TOKEN.finditer(text))
+    # findall builds the list in C; counting finditer's matches in Python was most of a step's setup.
+    return len(_TOKEN.findall(text))
 
 
 def clip_to_tokens(text: str, limit: int) -> str:

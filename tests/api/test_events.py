@@ -34,6 +34,7 @@ class _Body:
 
     chunks: tuple[bytes, ...] = ()
     cut = False
+    ports: list[int]  # the client's port of each request: one connection, one port
 
 
 def _handler(body: type[_Body]) -> type[BaseHTTPRequestHandler]:
@@ -42,6 +43,7 @@ def _handler(body: type[_Body]) -> type[BaseHTTPRequestHandler]:
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("content-length") or 0))
+            body.ports.append(self.client_address[1])
             self.send_response(200)
             self.send_header("content-type", "text/event-stream")
             self.send_header("transfer-encoding", "chunked")
@@ -63,7 +65,7 @@ def _handler(body: type[_Body]) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def sse_server() -> Iterator[tuple[openai.OpenAI, type[_Body]]]:
     class Body(_Body):
-        pass
+        ports: list[int] = []  # noqa: RUF012 - one class per test
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(Body))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -77,9 +79,9 @@ def sse_server() -> Iterator[tuple[openai.OpenAI, type[_Body]]]:
         server.server_close()
 
 
-def _open(client: openai.OpenAI) -> EventStream:
+def _open(client: openai.OpenAI, last: frozenset[str] = frozenset()) -> EventStream:
     return EventStream.open(
-        client.responses.with_streaming_response.create(model="m", input="hi", stream=True)
+        client.responses.with_streaming_response.create(model="m", input="hi", stream=True), last
     )
 
 
@@ -122,3 +124,32 @@ def test_a_cut_stream_raises_the_sdk_connection_error(sse_server: tuple[openai.O
         for event in _open(client):
             seen.append(event.name)
     assert seen == ["response.created"]
+
+
+def test_a_stream_read_to_its_end_leaves_its_connection_for_the_next_request(
+    sse_server: tuple[openai.OpenAI, type[_Body]],
+) -> None:
+    client, body = sse_server
+    body.chunks = (
+        b'event: thread.run.completed\ndata: {"id": "run_1"}\n\n',
+        b"event: done\ndata: [DONE]\n\n",
+    )
+    assert [e.name for e in _open(client)] == ["thread.run.completed"]
+    assert [e.name for e in _open(client)] == ["thread.run.completed"]
+    # A protocol without [DONE] names its last event; the reader may stop there (as the engines do).
+    body.chunks = (b'event: response.completed\ndata: {"response": {"id": "resp_1"}}\n\n',)
+    for event in _open(client, frozenset({"response.completed"})):
+        assert event.name == "response.completed"
+        break
+    assert len(body.ports) == 3 and len(set(body.ports)) == 1
+
+
+def test_a_stream_closed_before_its_end_drops_its_connection(
+    sse_server: tuple[openai.OpenAI, type[_Body]],
+) -> None:
+    client, body = sse_server
+    body.chunks = (b'event: response.completed\ndata: {"response": {"id": "resp_1"}}\n\n',)
+    for _event in _open(client):  # no `last`: the end was never read
+        break
+    list(_open(client, frozenset({"response.completed"})))
+    assert len(set(body.ports)) == 2

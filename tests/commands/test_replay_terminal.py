@@ -3,12 +3,14 @@ counter on a real terminal (a pty)."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
 import sqlite3
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -38,6 +40,60 @@ def test_ctrl_c_cancels_each_run_once_and_writes_only_the_scenarios_that_started
     written = sorted(p for p in folder.rglob("*.yaml"))
     assert len(written) == 2 and (folder / MARKER).is_file()
     assert all(read_transcript(p, p.name)["result"] == "interrupted" for p in written)
+
+
+def _count_runs(db: Path) -> int:
+    try:
+        with sqlite3.connect(db) as conn:
+            return int(conn.execute("SELECT count(*) FROM runs").fetchone()[0])
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def _controlling_terminal() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)  # after setsid (start_new_session): the pty is this session's
+
+
+def test_ctrl_c_on_a_terminal_reaches_replay_not_its_embedded_server_which_cancels_the_runs(
+    examples: Path,
+) -> None:
+    main, child = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runner",
+            "-C",
+            str(examples),
+            "replay",
+            "--local",
+            "-j",
+            "2",
+            "--model-time",
+            "5",
+        ],
+        env=env,
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        start_new_session=True,
+        preexec_fn=_controlling_terminal,
+    )
+    os.close(child)
+    db = examples / ".arun" / "local.db"
+    try:
+        deadline = time.monotonic() + 60
+        while _count_runs(db) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        os.write(main, b"\x03")  # the terminal's Ctrl-C: SIGINT to its foreground process group
+        text = _read_all(main, proc).decode("utf-8", "replace")
+    finally:
+        os.close(main)
+    assert proc.wait(timeout=60) == 130, text
+    assert "could not cancel" not in text
+    assert _count_runs(db) == 2 and active_runs(db) == []  # cancelled by the server that stayed up
 
 
 def _read_all(fd: int, proc: subprocess.Popen[bytes], timeout: float = 120) -> bytes:

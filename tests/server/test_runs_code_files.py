@@ -1,6 +1,6 @@
 """code_interpreter's files, through the real SDK over HTTP: the assistant's, the thread's and a message's
-attachment are in the sandbox's working folder under their names (docs/sandbox.md), and code from a model
-runs only where the boundary exists.
+attachment on a run, the container's `file_ids` on a response, are in the sandbox's working folder under
+their names (docs/sandbox.md), and code from a model runs only where the boundary exists, on both protocols.
 
 The model is a scripted stand-in at the engine's model seam (the code a real model would write), so the
 engine treats its code as a model's (`code_origin = "model"`)."""
@@ -13,6 +13,7 @@ from pathlib import Path
 
 import openai
 import pytest
+from responses_support import ResponsesContract
 from runs_support import RunContract, sdk, start_server
 
 from runner.server.embedded import EmbeddedServer
@@ -61,6 +62,8 @@ def _server(tmp_path: Path, **settings: bool) -> Iterator[EmbeddedServer]:
         engine = server.backend.engine
         engine.model = SimulatedModel(0.0, WritesCode())
         engine.code_origin = "model"
+        responses = server.backend.response_engine
+        responses.model, responses.code_origin = engine.model, "model"
         yield server
     finally:
         server.stop()
@@ -114,3 +117,66 @@ def test_without_the_boundary_a_models_code_is_refused_unless_allowed(
         assert _run(client).startswith("Code from the model was not run: this server has no sandbox boundary")
     with _server(tmp_path, unsafe_code_execution=True) as server, sdk(server, rc) as client:
         assert _run(client) == "NAMES\n7\nfrom the thread attached\n"
+
+
+def _respond(client: openai.OpenAI) -> str:
+    up = client.files.create
+    files = [
+        up(file=("sales.csv", b"region,amount\nnorth,3\nsouth,4\n"), purpose="assistants"),
+        up(file=("notes.txt", b"from the container"), purpose="assistants"),
+        up(file=("extra.txt", b"too"), purpose="assistants"),
+    ]
+    response = client.responses.create(
+        model="gpt-4o",
+        input="Sum the amounts.",
+        tools=[
+            {"type": "code_interpreter", "container": {"type": "auto", "file_ids": [f.id for f in files]}}
+        ],
+        include=["code_interpreter_call.outputs"],
+    )
+    assert response.status == "completed"
+    call, message = response.output
+    assert call.type == "code_interpreter_call" and call.code == CODE and call.outputs
+    logs = call.outputs[0].logs  # type: ignore[union-attr]
+    assert message.type == "message" and message.content[0].text == f"logs: {logs}"  # type: ignore[union-attr]
+    names = sorted(["extra.txt", "notes.txt", "sales.csv", *(f.id for f in files)])
+    return str(logs).replace(repr(names), "NAMES")
+
+
+@pytest.fixture
+def responses_contract() -> Iterator[ResponsesContract]:
+    checking = ResponsesContract()
+    yield checking
+    checking.assert_clean()
+
+
+@pytest.mark.skipif(not boundary.probe().available, reason=boundary.probe().reason)
+def test_code_from_a_model_reads_the_containers_files_behind_the_boundary(
+    tmp_path: Path, responses_contract: ResponsesContract
+) -> None:
+    with _server(tmp_path) as server, sdk(server, responses_contract) as client:
+        assert _respond(client) == "NAMES\n7\nfrom the container too\n"
+
+
+def test_without_the_boundary_a_models_code_in_a_response_is_refused_unless_allowed(
+    tmp_path: Path, responses_contract: ResponsesContract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(boundary, "probe", lambda: boundary.Probe(False, "bwrap was not found"))
+    with _server(tmp_path) as server, sdk(server, responses_contract) as client:
+        assert _respond(client).startswith(
+            "Code from the model was not run: this server has no sandbox boundary"
+        )
+    with _server(tmp_path, unsafe_code_execution=True) as server, sdk(server, responses_contract) as client:
+        assert _respond(client) == "NAMES\n7\nfrom the container too\n"
+
+
+def test_an_upstream_models_responses_engine_treats_its_code_as_a_models(tmp_path: Path) -> None:
+    class Upstream:  # any model that is not the simulator, as the upstream adapter is
+        async def stream(self, inp: ModelInput) -> object:
+            raise AssertionError("not called")
+
+    server = EmbeddedServer(tmp_path / "up.db", "k", model=Upstream())  # type: ignore[arg-type]
+    with server:
+        assert server.backend.engine.code_origin == server.backend.response_engine.code_origin == "model"
+    with EmbeddedServer(tmp_path / "sim.db", "k") as server:
+        assert server.backend.response_engine.code_origin == "simulator"

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 STATES = ("conversation", "previous-response", "stateless")
 INCLUDE = (("file_search", "file_search_call.results"), ("code_interpreter", "code_interpreter_call.outputs"))
 TERMINAL = ("completed", "failed", "cancelled", "incomplete")
+# A response's stream has no `[DONE]`: it ends after one of these (a cancelled one just ends).
+ENDS = frozenset({"response.completed", "response.failed", "response.incomplete"})
 SETTLE_SECONDS = 30.0
 STATELESS_TRIES = 3  # sends of one stateless request whose stream broke
 
@@ -261,7 +263,7 @@ class ResponsesEngine:
         client: Any = self.api.client
         create = client.responses.with_streaming_response.create
         stream = self.api.call(
-            "create a response", lambda: EventStream.open(create(stream=True, **request)), write=True
+            "create a response", lambda: EventStream.open(create(stream=True, **request), ENDS), write=True
         )
         current: dict[str, Any] = {}
         with self.stopper.lock:

@@ -122,24 +122,22 @@ class Api:
     def call(self, what: str, fn: Callable[..., T], *args: Any, write: bool = False, **kwargs: Any) -> T:
         import openai  # already imported: `fn` is the client's
 
-        delay = self.backoff
-        for attempt in range(1, self.attempts + 1):
-            self.count(write=write)
+        from runner.api.retry import Again, retrying  # the policy, shared with plan's plain listings
+
+        def attempt() -> T | Again:
             try:
                 return fn(*args, **kwargs)
             except openai.APIStatusError as exc:
-                if exc.status_code not in RETRY_STATUSES or attempt == self.attempts:
+                if exc.status_code not in RETRY_STATUSES:
                     raise explain(exc, what, self.base_url) from None
-                wait = _retry_after(exc) or delay
+                return Again(explain(exc, what, self.base_url), _retry_after(exc))
             except openai.APIConnectionError as exc:
-                # A refused or dropped connection is retried twice, not six times: a server that is not
-                # there should be said so within a second.
-                if attempt >= min(self.attempts, 3):
-                    raise explain(exc, what, self.base_url) from None
-                wait = delay
-            self.sleep(min(wait, 20.0))
-            delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
+                return Again(explain(exc, what, self.base_url), connection=True)
+
+        def count() -> None:
+            self.count(write=write)
+
+        return retrying(attempt, attempts=self.attempts, backoff=self.backoff, sleep=self.sleep, count=count)
 
     def list_all(
         self, what: str, fn: Callable[..., Any], *args: Any, limit: int = 100, **kwargs: Any

@@ -7,8 +7,9 @@ plan of 100 assistants spends on the wire. So the listings are plain GETs with t
 
 The requests are the ones the SDK sends: the same paths and query, `Authorization: Bearer`, `OpenAI-Beta:
 assistants=v2` where the SDK sends it, `OpenAI-Organization` / `OpenAI-Project` from the environment as
-the SDK reads them, the same timeouts. Each attempt is counted in `api.counter`, and retries, Retry-After
-and error messages are those of `Api.call` (runner/api/session.py), so a user cannot tell the two apart.
+the SDK reads them, the same timeouts. Each attempt is counted in `api.counter`, retries and Retry-After
+follow the one policy of runner/api/retry.py, and error messages are those of `Api.call`
+(runner/api/session.py), so a user cannot tell the two apart.
 
 The listings of many vector stores' files run concurrently, a few at a time (`WORKERS`): they are
 independent reads of objects that were all listed before the first of them starts."""
@@ -26,6 +27,7 @@ from urllib.parse import quote
 import httpx2
 
 from runner import __version__
+from runner.api.retry import Again, retrying
 from runner.api.session import RETRY_STATUSES, Api, message_in, retry_after, status_error, unreachable
 from runner.errors import ApiError, ApiNotFound
 
@@ -81,30 +83,26 @@ class Lister:
         self._http.close()
 
     def get(self, what: str, path: str, params: dict[str, Any], *, beta: bool) -> dict[str, Any]:
-        """One GET with `Api.call`'s retries: every attempt counted, transient statuses retried with
-        backoff or Retry-After, a refused connection tried three times, other errors explained."""
+        """One GET with `Api.call`'s retries (runner/api/retry.py): every attempt counted, transient
+        statuses retried with backoff or Retry-After, a refused connection tried three times, other errors
+        explained."""
         api = self.api
         url = self._base + path
         headers = BETA if beta else None
-        delay = api.backoff
-        for attempt in range(1, api.attempts + 1):
-            api.count()
+
+        def attempt() -> dict[str, Any] | Again:
             try:
                 response = self._http.get(url, params=params, headers=headers)
             except httpx2.TransportError as exc:
-                if attempt >= min(api.attempts, 3):
-                    raise unreachable(what, api.base_url, exc) from None
-                wait = delay
-            else:
-                if response.is_success:
-                    return self._page(what, response)
-                status = response.status_code
-                if status not in RETRY_STATUSES or attempt == api.attempts:
-                    raise status_error(what, api.base_url, status, _error_message(response)) from None
-                wait = retry_after(response.headers.get("retry-after")) or delay
-            api.sleep(min(wait, 20.0))
-            delay *= 2
-        raise AssertionError("unreachable")  # pragma: no cover
+                return Again(unreachable(what, api.base_url, exc), connection=True)
+            if response.is_success:
+                return self._page(what, response)
+            error = status_error(what, api.base_url, response.status_code, _error_message(response))
+            if response.status_code not in RETRY_STATUSES:
+                raise error
+            return Again(error, retry_after(response.headers.get("retry-after")))
+
+        return retrying(attempt, attempts=api.attempts, backoff=api.backoff, sleep=api.sleep, count=api.count)
 
     def _page(self, what: str, response: httpx2.Response) -> dict[str, Any]:
         try:

@@ -216,3 +216,16 @@ def make_async_client(server: EmbeddedServer, contract: Contract) -> openai.Asyn
     # Used inside asyncio.run(...) by the async tests, so no async test plugin is needed.
     http = openai.DefaultAsyncHttpx2Client(event_hooks={"response": [contract.async_hook]}, trust_env=False)
     return openai.AsyncOpenAI(api_key=API_KEY, base_url=server.base_url, max_retries=0, http_client=http)
+
+
+def paths_in(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in a JSON value, as the keys and indexes that lead to it (the value itself first): where
+    the request-validation tests mutate a body."""
+    found = [at]
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            found += paths_in(sub, (*at, key))
+    elif isinstance(value, list):
+        for index, sub in enumerate(value):
+            found += paths_in(sub, (*at, index))
+    return found

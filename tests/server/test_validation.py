@@ -8,6 +8,7 @@ import random
 from typing import Any
 
 import pytest
+from conftest import paths_in
 
 from runner.server.exceptions import InvalidRequest
 from runner.server.validation import _quick, _validator, validate
@@ -71,20 +72,9 @@ BODIES: dict[str, list[dict[str, Any]]] = {
 ODD_VALUES: list[Any] = [None, 0, 1.5, True, "", "robot", "text", "user", [], {}, [1], {"type": "text"}]
 
 
-def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [at]
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            found += _paths(sub, (*at, key))
-    elif isinstance(value, list):
-        for index, sub in enumerate(value):
-            found += _paths(sub, (*at, index))
-    return found
-
-
 def _mutated(body: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     out = copy.deepcopy(body)
-    path = rng.choice(_paths(out)[1:])
+    path = rng.choice(paths_in(out)[1:])
     parent = out
     for part in path[:-1]:
         parent = parent[part]

@@ -10,6 +10,7 @@ import random
 from typing import Any
 
 import pytest
+from conftest import paths_in
 
 from runner.server.validation import _accepts, _compile, _validator, subset, validate
 
@@ -144,21 +145,10 @@ EDGES: list[Any] = [
 ]
 
 
-def _paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [at]
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            found += _paths(sub, (*at, key))
-    elif isinstance(value, list):
-        for index, sub in enumerate(value):
-            found += _paths(sub, (*at, index))
-    return found
-
-
 def _mutated(body: dict[str, Any], rng: random.Random) -> dict[str, Any]:
     out = copy.deepcopy(body)
     for _ in range(rng.choice((1, 1, 2))):
-        path = rng.choice(_paths(out)[1:] or [("extra",)])
+        path = rng.choice(paths_in(out)[1:] or [("extra",)])
         parent: Any = out
         for part in path[:-1]:
             parent = parent[part]

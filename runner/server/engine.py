@@ -28,7 +28,9 @@ from runner.server.models.vector_stores import VectorStores
 from runner.server.seam import (
     StoreRetriever,
     code_file_ids,
+    code_origin,
     model_input,
+    sandbox_files,
     search_store_ids,
     step_from_json,
     step_to_json,
@@ -106,7 +108,7 @@ class Engine:
         )
         # Where code_interpreter code comes from decides how it may run (runner/sim/sandbox.py): the
         # simulator's own code runs on any machine, a real model's only behind the sandbox's boundary.
-        self.code_origin: Origin = "simulator" if isinstance(self.model, SimulatedModel) else "model"
+        self.code_origin: Origin = code_origin(self.model)
         # The simulator's prompt is checked against max_prompt_tokens here, on the count it uses; any other
         # model gets the budget in its input and fits its own prompt to it (docs/upstream.md).
         self.fits_prompt = not isinstance(self.model, SimulatedModel)
@@ -354,18 +356,12 @@ class Engine:
         return run
 
     def _code_files(self, run: dict[str, Any]) -> tuple[SandboxFile, ...]:
-        """The run's code_interpreter files with their bytes, read here (in the loop's thread, where the
-        store is used); files deleted meanwhile are left out."""
+        """The run's code_interpreter files (the assistant's, the thread's, the messages' attachments)."""
         store = self.runs.store
         assistant = self.assistants.get_assistant(run["assistant_id"])
         thread = self.assistants.get_thread(run["thread_id"])
         messages = store.all("messages", thread_id=run["thread_id"])
-        files = []
-        for file_id in code_file_ids(run, assistant, thread, messages):
-            meta, data = store.get("files", file_id), store.get_blob(file_id)
-            if meta is not None and data is not None:
-                files.append(SandboxFile(file_id, meta["filename"], data))
-        return tuple(files)
+        return sandbox_files(store, code_file_ids(run, assistant, thread, messages))
 
     def _store_ids(self, run: dict[str, Any]) -> list[str]:
         assistant = self.assistants.get_assistant(run["assistant_id"])

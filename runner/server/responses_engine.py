@@ -30,7 +30,7 @@ from runner.server.models.items import missing_outputs, public_item, seam_view
 from runner.server.models.responses import Responses, public, seam_tool_choice, seam_tools
 from runner.server.models.vector_stores import VectorStores
 from runner.server.responses_streaming import ResponseEvents, response_segment
-from runner.server.seam import StoreRetriever
+from runner.server.seam import StoreRetriever, code_origin, sandbox_files
 from runner.server.streaming import Bus, EventStreamResponse
 from runner.sim import (
     CodeInterpreterCall,
@@ -42,7 +42,6 @@ from runner.sim import (
     ModelFailure,
     ModelInput,
     Sandbox,
-    SimulatedModel,
     StepDone,
     StepStart,
     TextDelta,
@@ -85,7 +84,7 @@ class ResponseEngine:
         self.model = model
         self.sandbox = sandbox
         # As in runs: code the simulator wrote may fall back to the guard, a real model's needs the boundary.
-        self.code_origin: Origin = "simulator" if isinstance(model, SimulatedModel) else "model"
+        self.code_origin: Origin = code_origin(model)
         self.bus = bus
         self._tasks: set[asyncio.Task[dict[str, Any]]] = set()
 
@@ -349,17 +348,11 @@ class ResponseEngine:
             events.code_done(index, item["id"], item["code"])
 
     def _code_files(self, response: dict[str, Any]) -> tuple[SandboxFile, ...]:
-        """The files of the code_interpreter tool's container (`{"type": "auto", "file_ids": [...]}`), with
-        their bytes, for /mnt/data; files deleted since the request was checked are left out."""
-        store = self.responses.store
+        """The files of the code_interpreter tool's container (`{"type": "auto", "file_ids": [...]}`)."""
         tool = next((t for t in response["tools"] if t["type"] == "code_interpreter"), None) or {}
         container = tool.get("container")
-        files = []
-        for file_id in container.get("file_ids") or [] if isinstance(container, dict) else []:
-            meta, data = store.get("files", file_id), store.get_blob(file_id)
-            if meta is not None and data is not None:
-                files.append(SandboxFile(file_id, meta["filename"], data))
-        return tuple(files)
+        file_ids = container.get("file_ids") or [] if isinstance(container, dict) else []
+        return sandbox_files(self.responses.store, file_ids)
 
     async def _run_builtins(
         self,

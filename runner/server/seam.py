@@ -2,8 +2,8 @@
 file_search retriever over part 1's index, and the model's tool steps kept in the run between requests.
 
 The model is anything with `stream(ModelInput)` yielding the seam's events (runner.sim.types.Model); the
-simulator (runner.sim.stream.SimulatedModel) is the default. Nothing here knows about HTTP, and only `Runs`
-(models/runs.py) touches storage.
+simulator (runner.sim.stream.SimulatedModel) is the default. Nothing here knows about HTTP; storage is read
+only through what the engines hand in (the vector stores, the store the sandbox's files come from).
 """
 
 from __future__ import annotations
@@ -12,18 +12,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from runner.server.models.vector_stores import VectorStores
+from runner.server.store import Store
 from runner.sim import (
     Attachment,
     CodeInterpreterCall,
     FileSearchCall,
     FunctionCall,
     Message,
+    Model,
     ModelInput,
     SearchHit,
+    SimulatedModel,
     ToolCall,
     ToolCallsStep,
     Usage,
 )
+from runner.sim.sandbox import Origin, SandboxFile
 
 
 class StoreRetriever:
@@ -77,6 +81,23 @@ def code_file_ids(
         if any(t.get("type") == "code_interpreter" for t in a.get("tools") or [])
     ]
     return list(dict.fromkeys([*base.get("file_ids", []), *from_thread.get("file_ids", []), *attached]))
+
+
+def code_origin(model: Model) -> Origin:
+    """Whose code a code_interpreter call carries: the simulator's may fall back to the guard where there is
+    no sandbox boundary, a real model's may not (docs/sandbox.md)."""
+    return "simulator" if isinstance(model, SimulatedModel) else "model"
+
+
+def sandbox_files(store: Store, file_ids: Sequence[str]) -> tuple[SandboxFile, ...]:
+    """The files with their bytes, for the sandbox's /mnt/data, read here (in the loop's thread, where the
+    store is used); files deleted meanwhile are left out."""
+    files = []
+    for file_id in file_ids:
+        meta, data = store.get("files", file_id), store.get_blob(file_id)
+        if meta is not None and data is not None:
+            files.append(SandboxFile(file_id, meta["filename"], data))
+    return tuple(files)
 
 
 def message_text(message: Mapping[str, Any]) -> str:

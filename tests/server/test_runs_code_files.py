@@ -7,7 +7,7 @@ engine treats its code as a model's (`code_origin = "model"`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,13 +46,6 @@ class WritesCode(Simulator):
         logs = inp.steps[-1].calls[0]
         assert isinstance(logs, CodeInterpreterCall)
         return MessageStep(f"logs: {logs.logs}", usage=Usage(10, 10))
-
-
-@pytest.fixture
-def rc() -> Iterator[RunContract]:
-    checking = RunContract()
-    yield checking
-    checking.assert_clean()
 
 
 @contextmanager
@@ -103,22 +96,6 @@ def _run(client: openai.OpenAI) -> str:
     return logs.replace(repr(names), "NAMES")
 
 
-@pytest.mark.skipif(not boundary.probe().available, reason=boundary.probe().reason)
-def test_code_from_a_model_reads_the_runs_files_behind_the_boundary(tmp_path: Path, rc: RunContract) -> None:
-    with _server(tmp_path) as server, sdk(server, rc) as client:
-        assert _run(client) == "NAMES\n7\nfrom the thread attached\n"
-
-
-def test_without_the_boundary_a_models_code_is_refused_unless_allowed(
-    tmp_path: Path, rc: RunContract, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(boundary, "probe", lambda: boundary.Probe(False, "bwrap was not found"))
-    with _server(tmp_path) as server, sdk(server, rc) as client:
-        assert _run(client).startswith("Code from the model was not run: this server has no sandbox boundary")
-    with _server(tmp_path, unsafe_code_execution=True) as server, sdk(server, rc) as client:
-        assert _run(client) == "NAMES\n7\nfrom the thread attached\n"
-
-
 def _respond(client: openai.OpenAI) -> str:
     up = client.files.create
     files = [
@@ -143,31 +120,36 @@ def _respond(client: openai.OpenAI) -> str:
     return str(logs).replace(repr(names), "NAMES")
 
 
-@pytest.fixture
-def responses_contract() -> Iterator[ResponsesContract]:
-    checking = ResponsesContract()
-    yield checking
-    checking.assert_clean()
+# Per protocol: the request that makes the model's code run, the contract its answers are held to, and the
+# logs the code prints where it runs (the names of the files it finds, the sum, two files' text).
+PROTOCOLS: dict[str, tuple[Callable[[openai.OpenAI], str], Callable[[], RunContract], str]] = {
+    "assistants": (_run, RunContract, "NAMES\n7\nfrom the thread attached\n"),
+    "responses": (_respond, ResponsesContract, "NAMES\n7\nfrom the container too\n"),
+}
 
 
 @pytest.mark.skipif(not boundary.probe().available, reason=boundary.probe().reason)
-def test_code_from_a_model_reads_the_containers_files_behind_the_boundary(
-    tmp_path: Path, responses_contract: ResponsesContract
-) -> None:
-    with _server(tmp_path) as server, sdk(server, responses_contract) as client:
-        assert _respond(client) == "NAMES\n7\nfrom the container too\n"
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_code_from_a_model_reads_its_files_behind_the_boundary(tmp_path: Path, protocol: str) -> None:
+    ask, contract_of, logs = PROTOCOLS[protocol]
+    contract = contract_of()
+    with _server(tmp_path) as server, sdk(server, contract) as client:
+        assert ask(client) == logs
+    contract.assert_clean()
 
 
-def test_without_the_boundary_a_models_code_in_a_response_is_refused_unless_allowed(
-    tmp_path: Path, responses_contract: ResponsesContract, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("protocol", sorted(PROTOCOLS))
+def test_without_the_boundary_a_models_code_is_refused_unless_allowed(
+    tmp_path: Path, protocol: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    ask, contract_of, logs = PROTOCOLS[protocol]
+    contract = contract_of()
     monkeypatch.setattr(boundary, "probe", lambda: boundary.Probe(False, "bwrap was not found"))
-    with _server(tmp_path) as server, sdk(server, responses_contract) as client:
-        assert _respond(client).startswith(
-            "Code from the model was not run: this server has no sandbox boundary"
-        )
-    with _server(tmp_path, unsafe_code_execution=True) as server, sdk(server, responses_contract) as client:
-        assert _respond(client) == "NAMES\n7\nfrom the container too\n"
+    with _server(tmp_path) as server, sdk(server, contract) as client:
+        assert ask(client).startswith("Code from the model was not run: this server has no sandbox boundary")
+    with _server(tmp_path, unsafe_code_execution=True) as server, sdk(server, contract) as client:
+        assert ask(client) == logs
+    contract.assert_clean()
 
 
 def test_an_upstream_models_responses_engine_treats_its_code_as_a_models(tmp_path: Path) -> None:
@@ -175,7 +157,7 @@ def test_an_upstream_models_responses_engine_treats_its_code_as_a_models(tmp_pat
         async def stream(self, inp: ModelInput) -> object:
             raise AssertionError("not called")
 
-    server = EmbeddedServer(tmp_path / "up.db", "k", model=Upstream())  # type: ignore[arg-type]
+    server = EmbeddedServer(tmp_path / "up.db", "k", model=Upstream())
     with server:
         assert server.backend.engine.code_origin == server.backend.response_engine.code_origin == "model"
     with EmbeddedServer(tmp_path / "sim.db", "k") as server:

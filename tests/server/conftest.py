@@ -220,7 +220,7 @@ def make_async_client(server: EmbeddedServer, contract: Contract) -> openai.Asyn
 
 def paths_in(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every place in a JSON value, as the keys and indexes that lead to it (the value itself first): where
-    the request-validation tests mutate a body."""
+    the request-validation and property tests mutate a body."""
     found = [at]
     if isinstance(value, dict):
         for key, sub in value.items():

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx2
 import pytest
-from conftest import API_KEY, BETA
+from conftest import API_KEY, BETA, paths_in
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from runs_support import start_server
@@ -130,21 +130,10 @@ VALUES = (
 )
 
 
-def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [path]
-    if isinstance(value, dict):
-        for key, sub in value.items():
-            out += _places(sub, (*path, key))
-    elif isinstance(value, list):
-        for index, sub in enumerate(value):
-            out += _places(sub, (*path, index))
-    return out
-
-
 @st.composite
 def mutated(draw: st.DrawFn, body: dict[str, Any]) -> Any:
     changed: Any = copy.deepcopy(body)
-    place = draw(st.sampled_from(_places(changed)))
+    place = draw(st.sampled_from(paths_in(changed)))
     action = draw(st.sampled_from(["replace", "replace", "remove", "add"]))
     if not place:
         return draw(VALUES) if action == "replace" else changed

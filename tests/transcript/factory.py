@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from runner.transcript.io import TranscriptInvalid, read_transcript
 
 
 def transcript(
@@ -64,3 +67,13 @@ def transcript(
     }
     data.update(changes)
     return data
+
+
+def read_as_file(text: str, folder: Path) -> Any:
+    """What arun's careful reader makes of `text` written to a file: the data, or the TranscriptInvalid."""
+    path = folder / "read.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        return read_transcript(path, path.name)
+    except TranscriptInvalid as exc:
+        return exc

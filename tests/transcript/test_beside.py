@@ -17,19 +17,9 @@ from runner.transcript.compare import Options, compare_sets
 from runner.transcript.io import TranscriptInvalid, dump, read_transcript, write_transcript
 from runner.transcript.quickload import is_valid, quick_load, quick_load_beside
 
-from .factory import transcript
+from .factory import read_as_file, transcript
 
 GOLDENS = Path(__file__).resolve().parents[2] / "transcripts"
-
-
-def _alone(text: str, tmp_path: Path) -> Any:
-    """What reading `text` on its own gives: the data, or the error."""
-    path = tmp_path / "alone.yaml"
-    path.write_text(text, encoding="utf-8")
-    try:
-        return read_transcript(path, "alone.yaml")
-    except TranscriptInvalid as exc:
-        return exc
 
 
 def _check(new: str, golden: str, tmp_path: Path) -> Any:
@@ -38,7 +28,7 @@ def _check(new: str, golden: str, tmp_path: Path) -> Any:
     assert old is not None
     found = quick_load_beside(new, golden, old)
     if found is not None:
-        alone = _alone(new, tmp_path)
+        alone = read_as_file(new, tmp_path)
         assert not isinstance(alone, TranscriptInvalid), new
         assert found == alone and repr(found) == repr(alone), new
     return found

@@ -16,18 +16,9 @@ from runner.transcript.compare import Options, compare_sets
 from runner.transcript.io import TranscriptInvalid, dump, dump_to_show, read_transcript
 from runner.transcript.quickload import _shallow, is_valid, quick_load
 
-from .factory import transcript
+from .factory import read_as_file, transcript
 
 GOLDENS = Path(__file__).resolve().parents[2] / "transcripts"
-
-
-def _careful(text: str, tmp_path: Path) -> Any:
-    path = tmp_path / "careful.yaml"
-    path.write_text(text, encoding="utf-8")
-    try:
-        return read_transcript(path, "careful.yaml")
-    except TranscriptInvalid as exc:
-        return exc
 
 
 def test_a_plain_transcript_takes_the_fast_path() -> None:
@@ -71,7 +62,7 @@ def test_a_date_looking_value_stays_text_as_the_careful_loader_reads_it() -> Non
 
 def test_a_transcript_with_a_problem_is_still_reported_at_its_line(tmp_path: Path) -> None:
     text = dump(transcript()).replace("result: passed", "result: passed\nresult: failed")
-    found = _careful(text, tmp_path)
+    found = read_as_file(text, tmp_path)
     assert isinstance(found, TranscriptInvalid)
     assert "duplicate key 'result'" in str(found)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -227,16 +227,21 @@ def start_local(settings: Settings) -> LocalServer | None:
     return LocalServer(db, settings.model_time).start()
 
 
-def start_early(root: Path, settings: Callable[[Path], Settings]) -> LocalServer | None:
+@contextmanager
+def start_early(root: Path, settings: Callable[[Path], Settings]) -> Iterator[LocalServer | None]:
     """`start_local` first thing in a command, so that the server's start-up overlaps the loading of the
-    project: only in a folder that is a project at all (a command run in the wrong folder leaves no .arun/
-    there), and a configuration error is left to be raised where the command always raised it."""
-    if not (root / "assistants").is_dir():
-        return None
+    project; the server is stopped when the block ends. Only in a folder that is a project at all (a command
+    run in the wrong folder leaves no .arun/ there), and a configuration error is left to be raised where
+    the command always raised it (the block gets None, as for another backend)."""
+    server = None
+    if (root / "assistants").is_dir():
+        with suppress(RunnerError):
+            server = start_local(settings(root))
     try:
-        return start_local(settings(root))
-    except RunnerError:
-        return None
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
 
 
 @contextmanager

@@ -76,12 +76,8 @@ def run_apply(
     as_json: bool = False,
     hook: Callable[[str], None] | None = None,
 ) -> int:
-    server = start_early(root, options.settings)  # its start-up overlaps the loading of the project
-    try:
+    with start_early(root, options.settings) as server:  # its start-up overlaps the loading of the project
         return _apply(root, options, server, prune=prune, yes=yes, as_json=as_json, hook=hook)
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def _apply(

@@ -86,12 +86,8 @@ def _scenarios(project: Project, options: ReplayOptions) -> list[Scenario]:
 
 
 def run_replay(root: Path, api_options: ApiOptions, options: ReplayOptions) -> int:
-    server = start_early(root, api_options.settings)  # a process of its own, started while the project loads
-    try:
+    with start_early(root, api_options.settings) as server:  # started while the project loads
         return _replay(root, api_options, options, server)
-    finally:
-        if server is not None:
-            server.stop()
 
 
 def _replay(root: Path, api_options: ApiOptions, options: ReplayOptions, server: LocalServer | None) -> int:

@@ -103,18 +103,17 @@ def writes_alike(value: Any) -> bool:
     if type(value) is not dict and type(value) is not list:
         return False
     seen: set[int] = set()
-    stack = [value]
+    stack: list[Any] = [value]
     while stack:
         item = stack.pop()
-        kind = type(item)
-        if kind is str:
+        if type(item) is str:
             if _NOT_ALIKE.search(item) or _KEEPS.search(item):
                 return False
-        elif kind is dict or kind is list:
+        elif type(item) is dict or type(item) is list:
             if id(item) in seen:
                 return False
             seen.add(id(item))
-            if kind is dict:
+            if type(item) is dict:
                 for key in item:
                     if type(key) is not str or not 0 < len(key) <= _KEY_CHARS:
                         return False
@@ -122,6 +121,6 @@ def writes_alike(value: Any) -> bool:
                 stack.extend(item.values())
             else:
                 stack.extend(item)
-        elif kind not in _SCALARS:
+        elif type(item) not in _SCALARS:
             return False
     return True

@@ -125,7 +125,7 @@ def _replay(root: Path, api_options: ApiOptions, options: ReplayOptions, server:
     if jobs:
         settings = api_options.settings(root)
         if server is not None:
-            warm_sdk()  # while the server's process finishes its start-up
+            warm_sdk(api_options.api)  # while the server's process finishes its start-up
         with open_api(settings, announce=not options.as_json, server=server) as api:
             stopper = Stopper()
             engine: Engine

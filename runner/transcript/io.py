@@ -6,6 +6,7 @@ import io
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ import yaml
 from runner.errors import RunnerError
 from runner.project.yamlpos import MAX_FILE_BYTES, YamlProblem, load_yaml
 from runner.transcript.quickload import quick_load, quick_load_beside
-from runner.transcript.yamlfast import FastResolve, NotPlain, show_node
+from runner.transcript.yamlfast import FastResolve, NotPlain, show_node, writes_alike
 
 SUFFIX = ".yaml"
 # 2: reply text without citation markers, citations listed with their place in it; the protocol named.
@@ -58,13 +59,20 @@ def canonical(value: Any) -> Any:
 
 
 def dump(data: Mapping[str, Any]) -> str:
-    """UTF-8 YAML with non-ASCII text kept readable, the given key order, LF endings, no line folding."""
+    """UTF-8 YAML with non-ASCII text kept readable, the given key order, LF endings, no line folding.
+
+    The text is PyYAML's pure-Python emitter's. Data libyaml writes alike (`writes_alike`: nearly every
+    transcript) is written by libyaml, ~10x faster: replay writes one transcript per scenario, and the
+    pure-Python dumper was a third of its client's CPU (docs/performance.md, "Replay client")."""
+    if _ShowDumper is not _Dumper and writes_alike(data):
+        with suppress(UnicodeError, yaml.YAMLError):  # left to the reference dumper, which says why
+            return _show(data)
     return _dump(data, _Dumper)
 
 
 def dump_to_show(data: Any) -> str:
-    """`dump` through libyaml, ~4x faster, for diff's display only: its quoting of rare characters (NEL,
-    lone surrogates) differs from the files', so what is written always goes through `dump`."""
+    """`dump` through libyaml for any data, for diff's display only: its quoting of rare characters (NEL,
+    lone surrogates, characters beyond the BMP) differs from the files'."""
     try:
         return _show(data)
     except (UnicodeError, yaml.YAMLError):

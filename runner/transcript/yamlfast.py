@@ -9,6 +9,7 @@ the goldens and on generated data): docs/performance.md, "Diff".
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import yaml
@@ -78,3 +79,48 @@ def show_node(value: Any, dumper: yaml.SafeDumper, seen: set[int]) -> Node:
         node: Node = dumper.represent_float(value)
         return node
     raise NotPlain
+
+
+# Characters libyaml's emitter writes otherwise than PyYAML's (quoted or escaped differently): found by
+# writing every code point in several places of a document with both (docs/performance.md, "Replay client").
+_NOT_ALIKE = re.compile("[\r\x85\ud800-\udfff\U00010000-\U0010ffff]")
+# Text ending in two line breaks (or one alone) is a literal block that keeps them (`|+`): after one,
+# libyaml ends the document with `...`, PyYAML only when it is the document's last scalar.
+_KEEPS = re.compile("(?:\\A|[\n\u2028\u2029])[\n\u2028\u2029]\\Z")
+_SCALARS = (int, float, bool, type(None))
+# Keys: both write a short one as `key: value` and a long one as `? key`, but PyYAML counts characters and
+# libyaml bytes, with another bound; an empty key is `? ''` to PyYAML only. Keys of 1-40 characters
+# (at most 120 bytes) are short to both.
+_KEY_CHARS = 40
+
+
+def writes_alike(value: Any) -> bool:
+    """Whether libyaml writes `value` byte for byte as PyYAML's pure-Python emitter does, under arun's
+    style: a dict or a list (PyYAML ends a lone scalar with `...`, libyaml does not) of plain data (dicts,
+    lists, text, numbers, booleans, null), keys that are text of 1 to `_KEY_CHARS` characters, no object
+    met twice (PyYAML would write an anchor), and no text holding a character of `_NOT_ALIKE` or ending as
+    `_KEEPS` says."""
+    if type(value) is not dict and type(value) is not list:
+        return False
+    seen: set[int] = set()
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is str:
+            if _NOT_ALIKE.search(item) or _KEEPS.search(item):
+                return False
+        elif type(item) is dict or type(item) is list:
+            if id(item) in seen:
+                return False
+            seen.add(id(item))
+            if type(item) is dict:
+                for key in item:
+                    if type(key) is not str or not 0 < len(key) <= _KEY_CHARS:
+                        return False
+                stack.extend(item)
+                stack.extend(item.values())
+            else:
+                stack.extend(item)
+        elif type(item) not in _SCALARS:
+            return False
+    return True

@@ -14,7 +14,7 @@ from yaml.resolver import Resolver
 
 from runner.transcript import io as transcript_io
 from runner.transcript.io import _STYLE, _represent_str, _show, read_transcript
-from runner.transcript.yamlfast import SHORTCUT, FastResolve
+from runner.transcript.yamlfast import SHORTCUT, FastResolve, writes_alike
 
 from .factory import transcript
 
@@ -105,3 +105,72 @@ json_like = st.recursive(
 @given(json_like)
 def test_any_json_like_data_shows_as_before(data: Any) -> None:
     assert _fast(data) == _reference(data)
+
+
+# -- writing transcripts: libyaml where it writes exactly what PyYAML's pure-Python emitter writes ---------
+
+
+def _python(data: Any) -> str:
+    try:
+        return transcript_io._dump(data, transcript_io._Dumper)
+    except (UnicodeError, yaml.YAMLError) as exc:
+        return f"error: {type(exc).__name__}"
+
+
+def _written(data: Any) -> str:
+    try:
+        return transcript_io.dump(data)
+    except (UnicodeError, yaml.YAMLError) as exc:
+        return f"error: {type(exc).__name__}"
+
+
+def test_real_transcripts_are_written_by_libyaml_as_they_are_on_disk() -> None:
+    paths = sorted(GOLDENS.rglob("*.yaml"))
+    assert len(paths) > 3
+    for path in paths:
+        data = read_transcript(path, path.name)
+        assert writes_alike(data)
+        assert transcript_io.dump(data) == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("odd", ["\r", "\x85", "\ud800", "\udfff", "\U0001f600", "\U0010ffff"])
+def test_text_libyaml_writes_otherwise_goes_to_pyyaml(odd: str) -> None:
+    for data in ({"k": f"a{odd}b"}, {f"k{odd}": 1}, [[{"k": ["x", odd]}]]):
+        assert not writes_alike(data)
+        assert _written(data) == _python(data)
+
+
+def test_only_plain_data_goes_to_libyaml() -> None:
+    shared = {"x": [1, 2]}
+    assert not writes_alike({"a": shared, "b": shared})  # PyYAML writes an anchor and an alias
+    assert not writes_alike({"a": (1, 2)})
+    assert not writes_alike({"a": 1j})
+    assert not writes_alike(None)  # PyYAML ends a lone scalar with `...`
+    assert writes_alike({"a": [1, 2.5, None, True, "é 한국어 “x”", {"b": "line\nline\n"}]})
+
+
+# Any code point (surrogates included), and text rich in what YAML treats specially: whatever libyaml
+# writes otherwise must be caught by `writes_alike`.
+wide_text = st.text(st.characters(max_codepoint=0x10FFFF, exclude_categories=()), max_size=40) | st.text(
+    st.sampled_from([*"ab \n\t\r\x85\u2028\ufeff'\"#:-?|>{}[],&*!%@`", "\U0001f600", "é"]), max_size=30
+)
+written_like = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | wide_text
+    | st.sampled_from(SCALARS)
+    | st.sampled_from(["line\nline", "trail \n", "\n", "a\n\nb\n", " lead\n", "  \n x", "x" * 200]),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(wide_text | st.sampled_from(SCALARS), children, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(written_like)
+def test_any_json_like_data_is_written_as_pyyaml_writes_it(data: Any) -> None:
+    assert _written(data) == _python(data)

@@ -377,8 +377,9 @@ class Engine:
         then `StepStart("tool_calls")`), the message is completed and the tool step follows."""
         run: dict[str, Any] | None = started
         assert run is not None
-        message = self._new_message(run)
-        step = self.runs.steps.create(run, "message_creation", {"message_id": message["id"]})
+        with self.runs.store.transaction():  # one commit for both, before their events
+            message = self._new_message(run)
+            step = self.runs.steps.create(run, "message_creation", {"message_id": message["id"]})
         self._emit_step(run, "thread.run.step.created", step)
         self._emit_step(run, "thread.run.step.in_progress", step)
         self.bus.publish(run["id"], "thread.message.created", streamed(message, "in_progress"))
@@ -427,17 +428,22 @@ class Engine:
         message["content"] = [
             {"type": "text", "text": {"value": out.text, "annotations": [c.to_api() for c in out.citations]}}
         ]
-        self.runs.store.update("messages", message)
-        self._count(run, out.usage.prompt_tokens, out.usage.completion_tokens)
+        # The message, its step and the run end in one commit; their events follow it, in the same order
+        # (none of the three objects changes after its own write).
+        with self.runs.store.transaction():
+            self.runs.store.update("messages", message)
+            self._count(run, out.usage.prompt_tokens, out.usage.completion_tokens)
+            self.runs.steps.complete(step, _usage(out))
+            if cut:
+                self.runs.finish(run, "incomplete", reason="max_completion_tokens")
+            else:
+                self.runs.finish(run, "completed")
         if cut:
             self.bus.publish(run["id"], "thread.message.incomplete", streamed(message, "incomplete"))
         else:
             self.bus.publish(run["id"], "thread.message.completed", streamed(message, "completed"))
-        self._emit_step(run, "thread.run.step.completed", self.runs.steps.complete(step, _usage(out)))
-        if cut:
-            self._emit_run(self.runs.finish(run, "incomplete", reason="max_completion_tokens"))
-        else:
-            self._emit_run(self.runs.finish(run, "completed"))
+        self._emit_step(run, "thread.run.step.completed", step)
+        self._emit_run(run)
         return None
 
     def _new_message(self, run: dict[str, Any]) -> dict[str, Any]:

@@ -34,17 +34,28 @@ _ID_SHAPES = {
 }
 
 
-def new_id(kind: str) -> str:
-    prefix, alphabet, length = _ID_SHAPES[kind]
-    # One read of the system's random source per id (not one per character: a run makes several ids);
-    # bytes past the last whole multiple of the alphabet's size are skipped, so every character is as
-    # likely as any other.
+def _byte_table(alphabet: str) -> tuple[bytes, bytes]:
+    """What `bytes.translate` needs to turn random bytes into the alphabet's characters: each byte below the
+    last whole multiple of the alphabet's size maps to a character, the bytes past it are deleted, so every
+    character is as likely as any other."""
     size = len(alphabet)
     usable = 256 - 256 % size
-    chars: list[str] = []
+    table = bytes(ord(alphabet[b % size]) if b < usable else 0 for b in range(256))
+    return table, bytes(range(usable, 256))
+
+
+_TABLES = {alphabet: _byte_table(alphabet) for _, alphabet, _ in _ID_SHAPES.values()}
+
+
+def new_id(kind: str) -> str:
+    prefix, alphabet, length = _ID_SHAPES[kind]
+    # One read of the system's random source per id (not one per character: a run makes several ids),
+    # mapped onto the alphabet in one `translate`.
+    table, unusable = _TABLES[alphabet]
+    chars = b""
     while len(chars) < length:
-        chars.extend(alphabet[b % size] for b in secrets.token_bytes(2 * length) if b < usable)
-    return prefix + "".join(chars[:length])
+        chars += secrets.token_bytes(2 * length).translate(table, unusable)
+    return prefix + chars[:length].decode("ascii")
 
 
 def now() -> int:

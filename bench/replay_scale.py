@@ -331,15 +331,23 @@ def _cpu(data: dict[str, Any], args: argparse.Namespace, alone: float) -> None:
         ) / further
 
     whole = per_turn(lambda r: r.cpu) * 1000
-    split = ""
+    alone_cpu = statistics.median(r.cpu for r in data["alone"])
+    split, server = "", 0.0
     if all(r.server_cpu is not None for r in [*data["alone"], *data["many"]]):
         server = per_turn(lambda r: r.server_cpu) * 1000
         split = f" = replay {whole - server:.1f} + server {server:.1f}"
-    budget = 0.15 * alone * (os.cpu_count() or 1) / further * 1000
+    cores = os.cpu_count() or 1
+    budget = (1.15 * alone * cores - alone_cpu) / further * 1000
     print(
-        f"    CPU (user+sys) per further turn, whole command: {whole:.1f} ms{split}; the 1.15x goal leaves "
-        f"{budget:.1f} ms per further turn on {os.cpu_count()} cores, used perfectly"
+        f"    CPU (user+sys) per further turn, whole command: {whole:.1f} ms{split}; at most {budget:.1f} ms fits "
+        f"the 1.15x goal's wall time on {cores} cores (an upper bound: every core busy all the time)"
     )
+    if split and args.model_time > 0:
+        busy = (whole - server) * args.scenarios / (args.model_time * 1000)
+        print(
+            f"    replay's interpreter (one lock for all its threads): {whole - server:.1f} ms per turn x "
+            f"{args.scenarios} scenarios per {args.model_time:g} s of model time = {busy:.0%} of one core"
+        )
 
 
 def _memory(label: str, data: dict[str, Any], args: argparse.Namespace, load: float, last: bool) -> list[Row]:

@@ -39,9 +39,11 @@ from runner.server.streaming import (
     Bus,
     EventStreamResponse,
     delta_annotation,
+    message_delta,
     segment,
     step_delta,
     streamed,
+    text_delta_template,
     tool_call_delta,
 )
 from runner.sim import (
@@ -383,6 +385,7 @@ class Engine:
         self.bus.publish(run["id"], "thread.message.in_progress", streamed(message, "in_progress"))
         written: list[str] = []
         cited: list[dict[str, Any]] = []
+        plain = text_delta_template(message["id"])
         done: StepDone | None = None
         async for event in events:
             if isinstance(event, StepDone):
@@ -405,20 +408,19 @@ class Engine:
                 message["content"] = [{"type": "text", "text": value}]
                 self.runs.store.update("messages", message)
                 return None
+            if written and not event.citations:
+                # The many plain deltas: the message's shape is encoded once, each delta's text alone.
+                written.append(event.text)
+                self.bus.publish_encoded(run["id"], "thread.message.delta", plain.fill(event.text))
+                continue
+            first = len(cited)
             piece: dict[str, Any] = {"value": event.text}
-            if not written or event.citations:
-                first = len(cited)
-                piece["annotations"] = [
-                    delta_annotation(first + k, c.to_api()) for k, c in enumerate(event.citations)
-                ]
+            piece["annotations"] = [
+                delta_annotation(first + k, c.to_api()) for k, c in enumerate(event.citations)
+            ]
             written.append(event.text)
             cited.extend(c.to_api() for c in event.citations)
-            content = [{"index": 0, "type": "text", "text": piece}]
-            self.bus.publish(
-                run["id"],
-                "thread.message.delta",
-                {"id": message["id"], "object": "thread.message.delta", "delta": {"content": content}},
-            )
+            self.bus.publish(run["id"], "thread.message.delta", message_delta(message["id"], piece))
         if done is None or not isinstance(done.step, MessageStep):
             raise RuntimeError("a message step's stream must end with its MessageStep")
         out, cut = done.step, done.finish == "length"

@@ -16,6 +16,7 @@ import string
 from collections.abc import AsyncGenerator
 from typing import Any
 
+from runner.server.safejson import HOLE, Template
 from runner.server.streaming import Bus, Feed, frame
 
 FINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed", "error"})
@@ -32,12 +33,26 @@ class ResponseEvents:
         self.bus = bus
         self.response_id = response_id
         self.sequence = 0
+        # The shape of each item's deltas, encoded once (safejson.Template): a delta encodes its own values.
+        self._deltas: dict[tuple[str, str], Template] = {}
 
     def end(self) -> None:
         self.bus.publish(self.response_id, END, {})
 
     def emit(self, kind: str, **fields: Any) -> None:
         self.bus.publish(self.response_id, kind, {"type": kind, "sequence_number": self.sequence, **fields})
+        self.sequence += 1
+
+    def _delta(self, kind: str, item_id: str, delta: str, /, **shape: Any) -> None:
+        """A delta event, `shape` its fields after the sequence number, with HOLEs for the delta and its
+        obfuscation (in that order): the same text as `emit`, from the item's template."""
+        if self.bus.followed(self.response_id):
+            template = self._deltas.get((kind, item_id))
+            if template is None:
+                template = Template({"type": kind, "sequence_number": HOLE, **shape})
+                self._deltas[(kind, item_id)] = template
+            text = template.fill(self.sequence, delta, _padding(delta))
+            self.bus.publish_encoded(self.response_id, kind, text)
         self.sequence += 1
 
     # -- whole-response events --------------------------------------------------------------------------
@@ -60,14 +75,16 @@ class ResponseEvents:
         )
 
     def text_delta(self, index: int, item_id: str, delta: str) -> None:
-        self.emit(
+        self._delta(
             "response.output_text.delta",
+            item_id,
+            delta,
             item_id=item_id,
             output_index=index,
             content_index=0,
-            delta=delta,
+            delta=HOLE,
             logprobs=[],
-            obfuscation=_padding(delta),
+            obfuscation=HOLE,
         )
 
     def annotation_added(self, index: int, item_id: str, number: int, annotation: dict[str, Any]) -> None:
@@ -94,12 +111,14 @@ class ResponseEvents:
         )
 
     def arguments_delta(self, index: int, item_id: str, delta: str) -> None:
-        self.emit(
+        self._delta(
             "response.function_call_arguments.delta",
+            item_id,
+            delta,
             item_id=item_id,
             output_index=index,
-            delta=delta,
-            obfuscation=_padding(delta),
+            delta=HOLE,
+            obfuscation=HOLE,
         )
 
     def arguments_done(self, index: int, item: dict[str, Any]) -> None:
@@ -116,12 +135,14 @@ class ResponseEvents:
         self.emit(kind, output_index=index, item_id=item_id)
 
     def code_delta(self, index: int, item_id: str, delta: str) -> None:
-        self.emit(
+        self._delta(
             "response.code_interpreter_call_code.delta",
+            item_id,
+            delta,
             output_index=index,
             item_id=item_id,
-            delta=delta,
-            obfuscation=_padding(delta),
+            delta=HOLE,
+            obfuscation=HOLE,
         )
 
     def code_done(self, index: int, item_id: str, code: str) -> None:

@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from runner.server.models.common import now
-from runner.server.safejson import dumps
+from runner.server.safejson import HOLE, Template, dumps
 from runner.sim import FileSearchCall, ModelInput, ToolCallDelta, tool_call_to_api
 
 # The events after which a stream has said all it will say.
@@ -93,6 +93,14 @@ class Bus:
             return
         text = _dumps(_as_streamed(event, data))  # once, however many follow
         for feed in feeds:
+            feed.put((event, text))
+
+    def followed(self, run_id: str) -> bool:
+        return run_id in self._feeds
+
+    def publish_encoded(self, run_id: str, event: str, text: str) -> None:
+        """An event whose data is JSON text already (a filled `safejson.Template`): a delta."""
+        for feed in self._feeds.get(run_id, ()):
             feed.put((event, text))
 
 
@@ -172,6 +180,16 @@ class EventStreamResponse(Response):
 
 
 # -- the shapes of deltas and streamed objects, as the recordings show them ------------------------------
+
+
+def message_delta(message_id: str, piece: dict[str, Any]) -> dict[str, Any]:
+    content = [{"index": 0, "type": "text", "text": piece}]
+    return {"id": message_id, "object": "thread.message.delta", "delta": {"content": content}}
+
+
+def text_delta_template(message_id: str) -> Template:
+    """A message's plain text deltas (no annotations): `fill(text)` is the message_delta's JSON text."""
+    return Template(message_delta(message_id, {"value": HOLE}))
 
 
 def step_delta(step_id: str, calls: list[dict[str, Any]]) -> dict[str, Any]:

@@ -111,8 +111,11 @@ def child(out: str, argv: list[str]) -> None:
     hook(responses.ResponsesEngine, lambda t: t.last.get("id"))
 
     def dump() -> None:
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        Path(out).write_text(json.dumps({"server": server, "client": client, "rss_kb": rss}))
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = own.ru_utime + own.ru_stime
+        Path(out).write_text(
+            json.dumps({"server": server, "client": client, "rss_kb": own.ru_maxrss, "cpu": cpu})
+        )
 
     atexit.register(dump)
     from runner.cli import main
@@ -146,8 +149,9 @@ def server_child(out: str, argv: list[str]) -> int:
     try:
         return child.main(argv)
     finally:
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        Path(out).write_text(json.dumps({"server": server, "rss_kb": rss}))
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = own.ru_utime + own.ru_stime
+        Path(out).write_text(json.dumps({"server": server, "rss_kb": own.ru_maxrss, "cpu": cpu}))
 
 
 # -- the parent ------------------------------------------------------------------------------------------
@@ -169,6 +173,7 @@ class Run:
     def __init__(self, seconds: float, cpu: float, rss_mb: float, latencies: list[float], code: int) -> None:
         self.seconds, self.cpu, self.rss_mb, self.latencies, self.code = seconds, cpu, rss_mb, latencies, code
         self.server_mb: float | None = None  # the server process's own peak, when it had one
+        self.server_cpu: float | None = None  # the server process's own CPU seconds, when it had one
 
 
 def command(tree: Path, project: Path, args: list[str], model_time: float) -> Run:
@@ -190,13 +195,14 @@ def command(tree: Path, project: Path, args: list[str], model_time: float) -> Ru
     # Memory: the command's own peak plus its server process's peak when the server ran in a process of its
     # own (the sum of two peaks: never less than what the machine held at once); wait4's ru_maxrss otherwise.
     rss_kb = usage.ru_maxrss
-    server_kb = None
+    server_kb = server_cpu = None
     served = Path(str(stamps) + ".server")
     if served.is_file():
         server = json.loads(served.read_text())
         served.unlink()
         data["server"] = server["server"]
         server_kb = server["rss_kb"]
+        server_cpu = server.get("cpu")
         rss_kb = data.get("rss_kb", usage.ru_maxrss) + server_kb
     latencies = [
         (data["client"][k] - data["server"][k]) * 1000 for k in data["client"] if k in data["server"]
@@ -204,6 +210,7 @@ def command(tree: Path, project: Path, args: list[str], model_time: float) -> Ru
     cpu = usage.ru_utime + usage.ru_stime
     run = Run(seconds, cpu, rss_kb / 1024, latencies, proc.returncode)
     run.server_mb = server_kb / 1024 if server_kb is not None else None
+    run.server_cpu = server_cpu
     return run
 
 
@@ -288,12 +295,7 @@ def _wall(label: str, data: dict[str, Any], args: argparse.Namespace, load: floa
         f"= {ratio:.2f}x alone (goal <= 1.15x); model-time ideal {args.model_time * 3:.1f} s "
         f"(all rounds: {' '.join(f'{r.seconds:.2f}' for r in data['many'])})"
     )
-    cpu_alone = statistics.median(r.cpu for r in data["alone"])
-    cpu_many = statistics.median(r.cpu for r in data["many"])
-    print(
-        f"    CPU (user+sys) of the whole command: alone {cpu_alone:.2f} s, all {cpu_many:.2f} s = "
-        f"{(cpu_many - cpu_alone) / max(1, args.scenarios - 1) / 3 * 1000:.1f} ms per further turn"
-    )
+    _cpu(data, args, alone)
     print(
         f"    completion latency at -j {args.jobs}: p50 {p50:6.1f} ms, p99 {p99:6.1f} ms, "
         f"max {max(lat_many, default=float('nan')):6.1f} ms over {len(lat_many)} turns (goal p99 < 50 ms); "
@@ -316,6 +318,36 @@ def _wall(label: str, data: dict[str, Any], args: argparse.Namespace, load: floa
             p99 < 50,
         ),
     ]
+
+
+def _cpu(data: dict[str, Any], args: argparse.Namespace, alone: float) -> None:
+    """CPU per further turn, the replay's own and the server's, against the budget the wall goal leaves:
+    the further turns may add 15% of the one scenario's wall time, on every core at best."""
+    further = max(1, args.scenarios - 1) * 3
+
+    def per_turn(key: Any) -> float:
+        return (
+            statistics.median(map(key, data["many"])) - statistics.median(map(key, data["alone"]))
+        ) / further
+
+    whole = per_turn(lambda r: r.cpu) * 1000
+    alone_cpu = statistics.median(r.cpu for r in data["alone"])
+    split, server = "", 0.0
+    if all(r.server_cpu is not None for r in [*data["alone"], *data["many"]]):
+        server = per_turn(lambda r: r.server_cpu) * 1000
+        split = f" = replay {whole - server:.1f} + server {server:.1f}"
+    cores = os.cpu_count() or 1
+    budget = (1.15 * alone * cores - alone_cpu) / further * 1000
+    print(
+        f"    CPU (user+sys) per further turn, whole command: {whole:.1f} ms{split}; at most {budget:.1f} ms fits "
+        f"the 1.15x goal's wall time on {cores} cores (an upper bound: every core busy all the time)"
+    )
+    if split and args.model_time > 0:
+        busy = (whole - server) * args.scenarios / (args.model_time * 1000)
+        print(
+            f"    replay's interpreter (one lock for all its threads): {whole - server:.1f} ms per turn x "
+            f"{args.scenarios} scenarios per {args.model_time:g} s of model time = {busy:.0%} of one core"
+        )
 
 
 def _memory(label: str, data: dict[str, Any], args: argparse.Namespace, load: float, last: bool) -> list[Row]:

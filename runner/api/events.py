@@ -5,9 +5,19 @@ Replay reads a run's or a response's stream only for the events that change what
 a finished step or message, a response's lifecycle). The SDK's own `Stream` parsed every event, the many
 text deltas included, into its pydantic models: 60 times the cost of `json.loads`, and most of the client's
 CPU at -j 200 (docs/performance.md, "Replay client"). Here an event's data stays bytes until the engine asks
-for it, so the deltas it never reads cost a line split. The request itself, its status errors and retries
-remain the SDK's (`with_streaming_response`), and a stream that breaks or reports an error raises the same
-SDK exceptions as the SDK's own stream did, so the engines' handling of dropped streams is unchanged.
+for it, so the deltas it never reads cost a line split.
+
+The request is arun's own too (`EventStream.post`, through `Api.stream`): one POST built from a JSON body
+and headers made once, sent on the SDK's HTTP client (the same connection pool as the SDK's calls). The
+SDK's `with_streaming_response` layers (its options, the body transform of typed parameters, the headers
+merged anew for each request, the response wrappers) were about a third of the CPU of a plain turn's one
+request (docs/performance.md, "Replay client"). The request is the one the SDK sends: the same path, query
+and JSON body, `Authorization`, `OpenAI-Beta` where the SDK adds it; the body is only ever plain data from
+arun's own files, so the SDK's transform has nothing to change in it. A refused request raises the SDK's
+own status error for its status (`openai.NotFoundError` for a 404 and so on, with the same message and
+body), a broken connection or a timeout the SDK's `APIConnectionError` / `APITimeoutError`, and a stream
+that breaks or reports an error the same exceptions as the SDK's own stream did, so the retries of
+`Api.call` and the engines' handling of dropped streams are unchanged.
 """
 
 from __future__ import annotations
@@ -68,19 +78,50 @@ class EventStream:
     """The events of one streamed response, in order, until `[DONE]` or the end of the body. `close()`, from
     any thread, releases the connection and ends a read in progress."""
 
-    def __init__(self, response: Any, last: frozenset[str] = frozenset()) -> None:
-        self._response = response  # the SDK's APIResponse of a `with_streaming_response` call
-        self._http: httpx2.Response = response.http_response
+    def __init__(self, response: httpx2.Response, last: frozenset[str] = frozenset()) -> None:
+        self._http = response  # an open streamed response whose status was a success
         self._last = last  # the names of the events after which the server ends the stream
 
     @classmethod
-    def open(cls, manager: Any, last: frozenset[str] = frozenset()) -> EventStream:
-        """Send the request of a `with_streaming_response` call (raising the SDK's status errors). The
-        stream ends at `[DONE]` or after an event named in `last` (a protocol without `[DONE]`)."""
-        return cls(manager.__enter__(), last)
+    def post(
+        cls,
+        http: httpx2.Client,
+        url: str,
+        headers: dict[str, str],
+        body: dict[str, Any],
+        *,
+        query: dict[str, Any] | None = None,
+        last: frozenset[str] = frozenset(),
+    ) -> EventStream:
+        """POST `body` with `"stream": true` to `url` and return its events once the server has answered
+        with a success; else raise the SDK's exception for the answer. The stream ends at `[DONE]` or after
+        an event named in `last` (a protocol without `[DONE]`)."""
+        import httpx2
+        import openai
+
+        # As the SDK encodes a body: UTF-8 JSON without spaces, no NaN.
+        content = json.dumps(
+            {**body, "stream": True}, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+        ).encode()
+        request = http.build_request("POST", url, headers=headers, content=content, params=query)
+        try:
+            response = http.send(request, stream=True)
+        except httpx2.TimeoutException as exc:
+            raise openai.APITimeoutError(request=request) from exc
+        except httpx2.RequestError as exc:
+            raise openai.APIConnectionError(request=request) from exc
+        if response.is_success:
+            return cls(response, last)
+        try:
+            response.read()
+        except httpx2.RequestError:  # the error's body was cut: the status still says what happened
+            pass
+        finally:
+            response.close()
+        raise status_error(response)
 
     def close(self) -> None:
-        self._response.close()
+        self._http.close()
 
     def __iter__(self) -> Iterator[Event]:
         import httpx2  # the SDK's transport
@@ -138,3 +179,37 @@ def _raise_reported_error(event: Event, request: httpx2.Request) -> None:
     if not message or not isinstance(message, str):
         message = "An error occurred during streaming"
     raise openai.APIError(message=message, request=request, body=error)
+
+
+def status_error(response: httpx2.Response) -> Exception:
+    """The SDK's exception for a refused request, as the SDK makes it: the class of the status, the message
+    `Error code: N - <the error's message>`, and the body's `error` object (or the whole body) as `body`."""
+    import openai
+
+    status = response.status_code
+    message = f"Error code: {status}"
+    body: Any = None
+    if response.is_stream_consumed:
+        text = response.text.strip()
+        body = text
+        try:
+            body = json.loads(text)
+        except ValueError:
+            pass
+        else:
+            error = body.get("error", body) if isinstance(body, dict) else None
+            if isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"]:
+                message += f" - {error['message']}"
+            if isinstance(body, dict):
+                body = body.get("error", body)
+    kinds: dict[int, type[openai.APIStatusError]] = {
+        400: openai.BadRequestError,
+        401: openai.AuthenticationError,
+        403: openai.PermissionDeniedError,
+        404: openai.NotFoundError,
+        409: openai.ConflictError,
+        422: openai.UnprocessableEntityError,
+        429: openai.RateLimitError,
+    }
+    kind = kinds.get(status, openai.InternalServerError if status >= 500 else openai.APIStatusError)
+    return kind(message, response=response, body=body)

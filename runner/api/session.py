@@ -7,6 +7,7 @@ does not need to pay."""
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,18 +18,39 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from runner import __version__
 from runner.api.local import LocalServer
 from runner.config import HOSTED_API_HOST, HOSTED_GONE_MESSAGE, NO_KEY, Backend, Settings
 from runner.errors import ApiError, ApiNotFound, HostedApiGone, RunnerError
 
 if TYPE_CHECKING:
+    import httpx2
     import openai
+
+    from runner.api.events import EventStream
 
 T = TypeVar("T")
 RETRY_STATUSES = (408, 409, 429, 500, 502, 503, 504)
 _COUNT_LOCK = threading.Lock()  # replay calls from many threads
 _CLIENT_LOCK = threading.Lock()
 LANE_THREADS = 25  # replay threads per SDK client (Api.spread)
+BETA = {"OpenAI-Beta": "assistants=v2"}  # what the SDK's Assistants resources add to their requests
+
+
+def plain_headers(key: str | None) -> dict[str, str]:
+    """The headers of arun's own HTTP requests beside the SDK's (plan's listings, replay's streamed turns):
+    `Authorization: Bearer`, and `OpenAI-Organization` / `OpenAI-Project` from the environment, as the SDK
+    reads them."""
+    headers = {"Accept": "application/json", "User-Agent": f"arun/{__version__}"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    for variable, header in (
+        ("OPENAI_ORG_ID", "OpenAI-Organization"),
+        ("OPENAI_PROJECT_ID", "OpenAI-Project"),
+    ):
+        if os.environ.get(variable):
+            headers[header] = os.environ[variable]
+    return headers
 
 
 @dataclass
@@ -57,6 +79,8 @@ class Api:
     _turn: int = 0  # the next thread's lane
     _thread: threading.local = field(default_factory=threading.local, repr=False)
     _tls: Any = field(default=None, repr=False)
+    _http: dict[int, httpx2.Client] = field(default_factory=dict, repr=False)  # each SDK client's HTTP client
+    _headers: dict[bool, dict[str, str]] = field(default_factory=dict, repr=False)  # of `stream`, by beta
 
     @property
     def client(self) -> openai.OpenAI:
@@ -98,9 +122,46 @@ class Api:
         import openai
 
         extra: dict[str, Any] = {} if self.timeout is None else {"timeout": self.timeout}
-        if shared_tls is not None:  # its own connection pool, the lanes' one TLS context
-            extra["http_client"] = openai.DefaultHttpxClient(verify=shared_tls, **extra)
-        return openai.OpenAI(base_url=self.base_url, api_key=self.api_key, max_retries=0, **extra)
+        tls: dict[str, Any] = {} if shared_tls is None else {"verify": shared_tls}  # the lanes' one context
+        # The HTTP client (its own connection pool) is made here, as the SDK would make it, so that `stream`
+        # sends on the same pool as the SDK's calls of this lane.
+        http = openai.DefaultHttpxClient(**tls, **extra)
+        client = openai.OpenAI(
+            base_url=self.base_url, api_key=self.api_key, max_retries=0, http_client=http, **extra
+        )
+        self._http[id(client)] = http
+        return client
+
+    def stream(
+        self,
+        path: str,
+        body: dict[str, Any],
+        *,
+        query: dict[str, Any] | None = None,
+        beta: bool = False,
+        last: frozenset[str] = frozenset(),
+    ) -> EventStream:
+        """POST `body` with `"stream": true` to `path` (relative to the base URL) on this thread's lane and
+        return its events, raising the SDK's exceptions as the SDK's `with_streaming_response` call would
+        (runner/api/events.py). Use it inside `call`, which counts and retries it."""
+        from runner.api.events import EventStream
+
+        client = self.client
+        http = self._http.get(id(client))
+        if http is None:  # an SDK client made elsewhere (a test's): a pool of its own beside it
+            import openai
+
+            http = self._http[id(client)] = openai.DefaultHttpxClient(timeout=client.timeout)
+        headers = self._headers.get(beta)
+        if headers is None:
+            headers = self._headers[beta] = {
+                **plain_headers(client.api_key),
+                **(BETA if beta else {}),
+                "Accept": "text/event-stream",
+                "Content-Type": "application/json",
+            }
+        url = str(client.base_url).rstrip("/") + "/" + path
+        return EventStream.post(http, url, headers, body, query=query, last=last)
 
     @property
     def key(self) -> str | None:
@@ -112,6 +173,8 @@ class Api:
             lane.close()
         if self._client is not None:
             self._client.close()
+        for http in self._http.values():  # the SDK closed its own; those made for a test's client remain
+            http.close()
 
     def count(self, *, write: bool = False) -> None:
         """One request attempt, counted (from any thread)."""

@@ -17,7 +17,6 @@ independent reads of objects that were all listed before the first of them start
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
@@ -26,16 +25,23 @@ from urllib.parse import quote
 
 import httpx2
 
-from runner import __version__
 from runner.api.retry import Again, retrying
-from runner.api.session import RETRY_STATUSES, Api, message_in, retry_after, status_error, unreachable
+from runner.api.session import (
+    BETA,
+    RETRY_STATUSES,
+    Api,
+    message_in,
+    plain_headers,
+    retry_after,
+    status_error,
+    unreachable,
+)
 from runner.errors import ApiError, ApiNotFound
 
 # Store-file listings in flight at once. Enough to hide a remote server's round trip (100 stores at 20 ms
 # each: 2.0 s one by one, 0.3 s eight at a time, see bench/apply.py) while staying a polite client: the
 # SDK itself would open up to 1,000 connections.
 WORKERS = 8
-BETA = {"OpenAI-Beta": "assistants=v2"}
 # The SDK's default timeout (openai._constants.DEFAULT_TIMEOUT), used where arun leaves the SDK's own.
 SDK_TIMEOUT = httpx2.Timeout(600.0, connect=5.0)
 
@@ -61,15 +67,7 @@ class Lister:
     def __init__(self, api: Api, workers: int = WORKERS) -> None:
         self.api = api
         self.workers = workers
-        headers = {"Accept": "application/json", "User-Agent": f"arun/{__version__}"}
-        if api.key:
-            headers["Authorization"] = f"Bearer {api.key}"
-        for variable, header in (
-            ("OPENAI_ORG_ID", "OpenAI-Organization"),
-            ("OPENAI_PROJECT_ID", "OpenAI-Project"),
-        ):
-            if os.environ.get(variable):
-                headers[header] = os.environ[variable]
+        headers = plain_headers(api.key)
         timeout = SDK_TIMEOUT if api.timeout is None else httpx2.Timeout(api.timeout)
         self._base = api.base_url.rstrip("/") + "/"
         self._http = httpx2.Client(headers=headers, timeout=timeout, follow_redirects=True)

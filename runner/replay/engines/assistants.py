@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import click
 
-from runner.api.events import EventStream
 from runner.api.session import Api
 from runner.errors import ApiError, RunnerError
 from runner.replay.collect import TERMINAL, TurnState
@@ -129,13 +129,12 @@ class AssistantsEngine:
             conv.thread_id = state.thread_id = thread.id
             first: Callable[[], Any] = partial(self._create_run, conv, None, settings, include, stream)
         elif conv.thread_id is None:
-            first = partial(
-                _streamed,
-                threads.with_streaming_response.create_and_run,
-                assistant_id=conv.assistant_id,
-                thread={"messages": [message]},
+            body = {
+                "assistant_id": conv.assistant_id,
+                "thread": {"messages": [message]},
                 **fold_additional(settings, conv.instructions),
-            )
+            }
+            first = partial(self.api.stream, "threads/runs", body, beta=True)
         else:
             first = partial(self._create_run, conv, message, settings, include, stream)
         self._drive(state, first, deadline)
@@ -143,16 +142,23 @@ class AssistantsEngine:
         while (
             state.status == "requires_action" and self.stopper.reason is None and time.monotonic() < deadline
         ):
-            submit_tool_outputs: Any = (
-                partial(threads.runs.submit_tool_outputs, stream=False)
+            assert state.run_id is not None and state.thread_id is not None
+            tool_outputs = outputs(state.required_calls())
+            submit: Callable[[], Any] = (
+                partial(
+                    threads.runs.submit_tool_outputs,
+                    state.run_id,
+                    thread_id=state.thread_id,
+                    tool_outputs=tool_outputs,
+                    stream=False,
+                )
                 if self.poll
-                else partial(_streamed, threads.runs.with_streaming_response.submit_tool_outputs)
-            )
-            submit = partial(
-                submit_tool_outputs,
-                state.run_id,
-                thread_id=state.thread_id,
-                tool_outputs=outputs(state.required_calls()),
+                else partial(
+                    self.api.stream,
+                    f"{_run_path(state.thread_id, state.run_id)}/submit_tool_outputs",
+                    {"tool_outputs": tool_outputs},
+                    beta=True,
+                )
             )
             self._drive(state, submit, deadline)
         self._finish(state, deadline)
@@ -167,16 +173,17 @@ class AssistantsEngine:
         stream: bool,
     ) -> Any:
         extra: dict[str, Any] = {"additional_messages": [message]} if message else {}
-        if include:
-            extra["include"] = include
         assert conv.thread_id is not None
-        runs: Any = self.api.client.beta.threads.runs
         if not stream:
+            runs: Any = self.api.client.beta.threads.runs
+            if include:
+                extra["include"] = include
             return runs.create(
                 conv.thread_id, assistant_id=conv.assistant_id, stream=False, **settings, **extra
             )
-        create = runs.with_streaming_response.create
-        return _streamed(create, conv.thread_id, assistant_id=conv.assistant_id, **settings, **extra)
+        body = {"assistant_id": conv.assistant_id, **settings, **extra}
+        query = {"include[]": include} if include else None  # as the SDK writes a list in a query
+        return self.api.stream(_run_path(conv.thread_id), body, query=query, beta=True)
 
     # Driving a run to a stop: requires_action, terminal, or cancelled by us
 
@@ -288,6 +295,7 @@ class AssistantsEngine:
         self._track(state)
 
 
-def _streamed(request: Callable[..., Any], *args: Any, **kwargs: Any) -> EventStream:
-    """A streamed request whose events are read as plain JSON (runner/api/events.py)."""
-    return EventStream.open(request(*args, stream=True, **kwargs))
+def _run_path(thread_id: str, run_id: str | None = None) -> str:
+    """The path of a thread's runs, or of one run, each id quoted as one path segment."""
+    path = f"threads/{quote(thread_id, safe='')}/runs"
+    return path if run_id is None else f"{path}/{quote(run_id, safe='')}"

@@ -24,7 +24,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from runner.api.events import EventStream
 from runner.api.session import Api
 from runner.errors import ApiError, RunnerError
 from runner.project.models import Scenario
@@ -260,10 +259,8 @@ class ResponsesEngine:
 
     def _stream(self, turn: ResponsesTurn, request: dict[str, Any], deadline: float) -> dict[str, Any]:
         """One streamed response to its end; the response as its last event showed it."""
-        client: Any = self.api.client
-        create = client.responses.with_streaming_response.create
         stream = self.api.call(
-            "create a response", lambda: EventStream.open(create(stream=True, **request), ENDS), write=True
+            "create a response", self.api.stream, "responses", request, last=ENDS, write=True
         )
         current: dict[str, Any] = {}
         with self.stopper.lock:

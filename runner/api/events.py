@@ -23,8 +23,10 @@ that breaks or reports an error the same exceptions as the SDK's own stream did,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+
+from runner.api import wire
 
 if TYPE_CHECKING:  # both are loaded with the SDK client, on first use (runner/api/session.py)
     import httpx2
@@ -78,9 +80,52 @@ class EventStream:
     """The events of one streamed response, in order, until `[DONE]` or the end of the body. `close()`, from
     any thread, releases the connection and ends a read in progress."""
 
-    def __init__(self, response: httpx2.Response, last: frozenset[str] = frozenset()) -> None:
-        self._http = response  # an open streamed response whose status was a success
+    def __init__(
+        self,
+        chunks: Iterator[bytes],
+        close: Callable[[], None],
+        url: str,
+        last: frozenset[str] = frozenset(),
+    ) -> None:
+        self._chunks = chunks  # the body of an answer whose status was a success
+        self._close = close
+        self._url = url  # for the SDK's exceptions, which name the request
         self._last = last  # the names of the events after which the server ends the stream
+
+    @classmethod
+    def send(
+        cls,
+        pool: wire.Pool,
+        headers: dict[str, str],
+        body: dict[str, Any],
+        path: str,
+        *,
+        query: dict[str, Any] | None = None,
+        last: frozenset[str] = frozenset(),
+    ) -> EventStream:
+        """POST `body` with `"stream": true` to `path` (under the pool's base URL) on arun's own HTTP/1.1
+        (runner/api/wire.py) and return its events once the server has answered with a success; else raise
+        the SDK's exception for the answer. The stream ends at `[DONE]` or after an event named in `last`
+        (a protocol without `[DONE]`)."""
+        target = pool.target(path, query)
+        url = f"{pool.scheme}://{pool.host_header}{target}"
+        try:
+            answer = pool.post(target, headers, _encode(body))
+        except wire.Broken as exc:
+            raise _connection_error(exc, url) from exc
+        if 200 <= answer.status < 300:
+            return cls(answer.chunks(), answer.close, url, last)
+        import httpx2
+
+        try:
+            content = answer.read()
+        except wire.Broken:  # the error's body was cut: the status still says what happened
+            content = b""
+        response = httpx2.Response(
+            answer.status, headers=answer.headers, content=content, request=httpx2.Request("POST", url)
+        )
+        response.read()
+        raise status_error(response)
 
     @classmethod
     def post(
@@ -93,25 +138,16 @@ class EventStream:
         query: dict[str, Any] | None = None,
         last: frozenset[str] = frozenset(),
     ) -> EventStream:
-        """POST `body` with `"stream": true` to `url` and return its events once the server has answered
-        with a success; else raise the SDK's exception for the answer. The stream ends at `[DONE]` or after
-        an event named in `last` (a protocol without `[DONE]`)."""
+        """As `send`, on the SDK's HTTP client (httpx): the way through a proxy."""
         import httpx2
-        import openai
 
-        # As the SDK encodes a body: UTF-8 JSON without spaces, no NaN.
-        content = json.dumps(
-            {**body, "stream": True}, ensure_ascii=False, separators=(",", ":"), allow_nan=False
-        ).encode()
-        request = http.build_request("POST", url, headers=headers, content=content, params=query)
+        request = http.build_request("POST", url, headers=headers, content=_encode(body), params=query)
         try:
             response = http.send(request, stream=True)
-        except httpx2.TimeoutException as exc:
-            raise openai.APITimeoutError(request=request) from exc
         except httpx2.RequestError as exc:
-            raise openai.APIConnectionError(request=request) from exc
+            raise _connection_error(exc, str(request.url)) from exc
         if response.is_success:
-            return cls(response, last)
+            return cls(_httpx_chunks(response), response.close, str(request.url), last)
         try:
             response.read()
         except httpx2.RequestError:  # the error's body was cut: the status still says what happened
@@ -121,15 +157,11 @@ class EventStream:
         raise status_error(response)
 
     def close(self) -> None:
-        self._http.close()
+        self._close()
 
     def __iter__(self) -> Iterator[Event]:
-        import httpx2  # the SDK's transport
-        import openai
-
         decoder = Decoder()
-        request = self._http.request
-        chunks = self._http.iter_bytes()
+        chunks = self._chunks
         try:
             for chunk in chunks:
                 for event in decoder.feed(chunk):
@@ -138,18 +170,46 @@ class EventStream:
                     if event.data.startswith(b"[DONE]"):
                         _drain(chunks)
                         return
-                    _raise_reported_error(event, request)
+                    _raise_reported_error(event, self._url)
                     if event.name in self._last:
                         _drain(chunks)
                         yield event
                         return
                     yield event
-        except httpx2.TimeoutException as exc:  # as the SDK's stream reports them
-            raise openai.APITimeoutError(request=request) from exc
-        except httpx2.RequestError as exc:
-            raise openai.APIConnectionError(request=request) from exc
+        except OSError as exc:  # wire.Broken and wire.TimedOut, as the SDK's stream reports them
+            raise _connection_error(exc, self._url) from exc
         finally:
             self.close()
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    """The request's body as the SDK encodes one: UTF-8 JSON without spaces, no NaN, `stream` true."""
+    return json.dumps(
+        {**body, "stream": True}, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode()
+
+
+def _httpx_chunks(response: httpx2.Response) -> Iterator[bytes]:
+    """The body of an httpx response, its transport's errors raised as the OS errors `__iter__` maps."""
+    import httpx2
+
+    try:
+        yield from response.iter_bytes()
+    except httpx2.TimeoutException as exc:
+        raise wire.TimedOut(str(exc)) from exc
+    except httpx2.RequestError as exc:
+        raise wire.Broken(str(exc)) from exc
+
+
+def _connection_error(exc: BaseException, url: str) -> Exception:
+    """The SDK's exception for a request that got no (whole) answer: APITimeoutError for a timeout."""
+    import httpx2
+    import openai
+
+    request = httpx2.Request("POST", url)
+    if isinstance(exc, (wire.TimedOut, httpx2.TimeoutException)):
+        return openai.APITimeoutError(request=request)
+    return openai.APIConnectionError(request=request)
 
 
 def _drain(chunks: Iterator[bytes], limit: int = 1 << 16) -> None:
@@ -161,7 +221,7 @@ def _drain(chunks: Iterator[bytes], limit: int = 1 << 16) -> None:
             return
 
 
-def _raise_reported_error(event: Event, request: httpx2.Request) -> None:
+def _raise_reported_error(event: Event, url: str) -> None:
     """An event whose data carries an `error` object ends the stream with the SDK's APIError, as the SDK's
     own stream does (the Assistants API's `thread.*` events excepted, whose data is the object itself)."""
     if (event.name or "").startswith("thread.") or b'"error"' not in event.data:
@@ -178,7 +238,9 @@ def _raise_reported_error(event: Event, request: httpx2.Request) -> None:
     message = error.get("message") if isinstance(error, dict) else None
     if not message or not isinstance(message, str):
         message = "An error occurred during streaming"
-    raise openai.APIError(message=message, request=request, body=error)
+    import httpx2
+
+    raise openai.APIError(message=message, request=httpx2.Request("POST", url), body=error)
 
 
 def status_error(response: httpx2.Response) -> Exception:

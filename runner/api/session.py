@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     import httpx2
     import openai
 
+    from runner.api import wire
     from runner.api.events import EventStream
 
 T = TypeVar("T")
@@ -81,6 +82,7 @@ class Api:
     _tls: Any = field(default=None, repr=False)
     _http: dict[int, httpx2.Client] = field(default_factory=dict, repr=False)  # each SDK client's HTTP client
     _headers: dict[bool, dict[str, str]] = field(default_factory=dict, repr=False)  # of `stream`, by beta
+    _wire: dict[int, wire.Pool] = field(default_factory=dict, repr=False)  # `stream`'s, per SDK client
 
     @property
     def client(self) -> openai.OpenAI:
@@ -143,25 +145,51 @@ class Api:
     ) -> EventStream:
         """POST `body` with `"stream": true` to `path` (relative to the base URL) on this thread's lane and
         return its events, raising the SDK's exceptions as the SDK's `with_streaming_response` call would
-        (runner/api/events.py). Use it inside `call`, which counts and retries it."""
+        (runner/api/events.py). Use it inside `call`, which counts and retries it. The request goes on
+        arun's own HTTP/1.1 (runner/api/wire.py), or on the lane's SDK HTTP client when the environment
+        names a proxy."""
         from runner.api.events import EventStream
 
         client = self.client
-        http = self._http.get(id(client))
-        if http is None:  # an SDK client made elsewhere (a test's): a pool of its own beside it
-            import openai
-
-            http = self._http[id(client)] = openai.DefaultHttpxClient(timeout=client.timeout)
         headers = self._headers.get(beta)
         if headers is None:
             headers = self._headers[beta] = {
                 **plain_headers(client.api_key),
                 **(BETA if beta else {}),
                 "Accept": "text/event-stream",
+                "Accept-Encoding": "identity",
                 "Content-Type": "application/json",
             }
+        if not _proxied(self.base_url):
+            return EventStream.send(self._pool(client), headers, body, path, query=query, last=last)
+        http = self._http.get(id(client))
+        if http is None:  # an SDK client made elsewhere (a test's): a pool of its own beside it
+            import openai
+
+            http = self._http[id(client)] = openai.DefaultHttpxClient(timeout=client.timeout)
         url = str(client.base_url).rstrip("/") + "/" + path
         return EventStream.post(http, url, headers, body, query=query, last=last)
+
+    def _pool(self, client: openai.OpenAI) -> wire.Pool:
+        """The kept-alive connections of `stream` for this SDK client's lane."""
+        pool = self._wire.get(id(client))
+        if pool is None:
+            from runner.api import wire
+
+            with _CLIENT_LOCK:
+                pool = self._wire.get(id(client))
+                if pool is None:
+                    base = str(client.base_url)
+                    if base.startswith("https:") and self._tls is None:
+                        import httpx2  # the SDK's transport: its certificate settings
+
+                        self._tls = httpx2.create_ssl_context()
+                    # The SDK's timeouts: 600 s per read and 5 s to connect, or arun's one figure for both.
+                    read, connect = (600.0, 5.0) if self.timeout is None else (self.timeout, self.timeout)
+                    pool = self._wire[id(client)] = wire.Pool(
+                        base, connect_timeout=connect, read_timeout=read, tls=self._tls
+                    )
+        return pool
 
     @property
     def key(self) -> str | None:
@@ -175,6 +203,8 @@ class Api:
             self._client.close()
         for http in self._http.values():  # the SDK closed its own; those made for a test's client remain
             http.close()
+        for pool in self._wire.values():
+            pool.close()
 
     def count(self, *, write: bool = False) -> None:
         """One request attempt, counted (from any thread)."""
@@ -265,6 +295,18 @@ def status_error(what: str, base_url: str, status: int, message: str) -> ApiErro
     if status == 401:
         return ApiError(f"{what}: the server refused the API key (401: {message}). Check OPENAI_API_KEY.")
     return ApiError(f"{what}: the API answered {status}: {message}")
+
+
+def _proxied(base_url: str) -> bool:
+    """Whether the environment names a proxy that the SDK's HTTP client could use for `base_url`
+    (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY, as httpx reads them); NO_PROXY is left to httpx to apply."""
+    import urllib.request
+
+    proxies = urllib.request.getproxies_environment()
+    if proxies.get("no", "").strip() == "*":
+        return False
+    scheme = "https" if base_url.startswith("https:") else "http"
+    return bool(proxies.get(scheme) or proxies.get("all"))
 
 
 def warm_sdk(protocol: str) -> None:

@@ -264,6 +264,9 @@ def status_error(response: httpx2.Response) -> Exception:
                 message += f" - {error['message']}"
             if isinstance(body, dict):
                 body = body.get("error", body)
+    location = response.headers.get("location")
+    if 300 <= status < 400 and location:  # wire.py does not follow redirects (docs/replay.md, "Requests")
+        message += f" - a redirect to {location}: set the base URL to where it points"
     kinds: dict[int, type[openai.APIStatusError]] = {
         400: openai.BadRequestError,
         401: openai.AuthenticationError,

@@ -32,7 +32,7 @@ from urllib.parse import urlencode, urlsplit
 
 MAX_HEAD = 64 * 1024  # bytes of status line and headers
 MAX_ERROR_BODY = 1 << 20  # bytes of a refused request's body kept for its error
-READ = 65536
+READ = 16384  # bytes per read: a turn's events arrive a few hundred bytes at a time
 
 
 class Broken(OSError):
@@ -115,6 +115,10 @@ class Connection:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.buffer = b""  # what was read and not yet parsed
+        # Reads land in this one buffer and are copied out at their size: `recv(n)` allocates n bytes and
+        # shrinks them to what arrived, which at 200 connections left the heap fragmented (peak RSS of a
+        # 3,000-scenario replay 170-185 MB that way, against 148 MB on the SDK's client).
+        self._space = memoryview(bytearray(READ))
 
     @classmethod
     def open(cls, pool: Pool) -> Connection:
@@ -160,7 +164,8 @@ class Connection:
 
     def recv(self) -> bytes:
         try:
-            return self.sock.recv(READ)
+            size = self.sock.recv_into(self._space)
+            return self._space[:size].tobytes()
         except TimeoutError as exc:
             raise TimedOut("reading the answer timed out") from exc
         except OSError as exc:

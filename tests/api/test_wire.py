@@ -21,6 +21,7 @@ import pytest
 
 from runner.api import wire
 from runner.api.session import Api
+from runner.errors import ApiError
 
 KEY = "test-key-wire"
 EVENTS = (
@@ -318,6 +319,17 @@ def test_https_with_the_certificate_named_by_ssl_cert_file(
         thread.join(10)
     assert requests[0].startswith(b"POST /v1/responses HTTP/1.1\r\nHost: localhost:%d" % port)
     assert len(requests) == 2
+
+
+def test_a_redirect_is_reported_with_where_it_points(scripted: tuple[Scripted, Api]) -> None:
+    server, api = scripted
+    head = b"HTTP/1.1 307 Temporary Redirect\r\nlocation: https://elsewhere.invalid/v1/responses\r\n"
+    server.answers.append(([head + b"content-length: 0\r\n\r\n"], False))
+    with pytest.raises(
+        ApiError, match=r"answered 307: .*a redirect to https://elsewhere\.invalid/v1/responses"
+    ):
+        api.call("create a response", names, api)
+    assert len(server.requests) == 1  # not followed
 
 
 def test_no_thread_is_left_behind() -> None:

@@ -332,6 +332,18 @@ def test_a_redirect_is_reported_with_where_it_points(scripted: tuple[Scripted, A
     assert len(server.requests) == 1  # not followed
 
 
+def test_a_header_with_a_line_break_is_refused_without_showing_it(scripted: tuple[Scripted, Api]) -> None:
+    server, _ = scripted
+    api = Api(None, server.base_url, api_key="sk-secret\r\nX-Injected: 1", attempts=1)
+    try:
+        with pytest.raises(ApiError) as raised:
+            api.call("create a response", names, api)
+    finally:
+        api.close()
+    assert "Authorization" in str(raised.value) and "sk-secret" not in str(raised.value)
+    assert server.requests == []  # nothing was sent
+
+
 def test_no_thread_is_left_behind() -> None:
     # Diff forks a child only while the process has one thread (runner/transcript/twoway.py).
     import threading as _threading

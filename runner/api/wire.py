@@ -264,15 +264,18 @@ class Answer:
         if self._framing_error:
             raise Broken(self._framing_error)
         framing = _chunked(connection) if self.chunked else _sized(connection, self.length)
-        for piece in framing:
+        try:
+            for piece in framing:
+                if self._inflate is not None:
+                    piece = self._inflate.decompress(piece)
+                if piece:
+                    yield piece
             if self._inflate is not None:
-                piece = self._inflate.decompress(piece)
-            if piece:
-                yield piece
-        if self._inflate is not None:
-            tail = self._inflate.flush()
-            if tail:
-                yield tail
+                tail = self._inflate.flush()
+                if tail:
+                    yield tail
+        except zlib.error as exc:
+            raise Broken(f"the body does not decode as its content-encoding says: {exc}") from None
         # The body ended where its framing said: the connection can carry the next request.
         self.connection = None
         if self.reusable and not connection.buffer:

@@ -193,6 +193,7 @@ def test_an_idle_connection_the_server_closed_is_not_used(scripted: tuple[Script
         b"HTTP/1.1 200 OK\r\ncontent-length: 500\r\n\r\nevent: x\n",
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n",
         b"HTTP/1.1 200 OK\r\ncontent-encoding: br\r\ncontent-length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 9\r\n\r\nnot gzip!",
         b"",
     ],
 )

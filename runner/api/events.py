@@ -22,6 +22,7 @@ that breaks or reports an error the same exceptions as the SDK's own stream did,
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -121,8 +122,11 @@ class EventStream:
             content = answer.read()
         except wire.Broken:  # the error's body was cut: the status still says what happened
             content = b""
+        # The body is decoded already: its framing and encoding headers no longer describe `content`.
+        framing = {"content-encoding", "content-length", "transfer-encoding"}
+        kept = [(name, value) for name, value in answer.headers if name.lower() not in framing]
         response = httpx2.Response(
-            answer.status, headers=answer.headers, content=content, request=httpx2.Request("POST", url)
+            answer.status, headers=kept, content=content, request=httpx2.Request("POST", url)
         )
         response.read()
         raise status_error(response)
@@ -214,11 +218,13 @@ def _connection_error(exc: BaseException, url: str) -> Exception:
 
 def _drain(chunks: Iterator[bytes], limit: int = 1 << 16) -> None:
     """Read what is left of a body whose last event has been read: the chunked encoding's terminator, or a
-    trailing newline. More than `limit` bytes means the server goes on talking: then stop reading."""
-    for chunk in chunks:
-        limit -= len(chunk)
-        if limit < 0:
-            return
+    trailing newline. More than `limit` bytes means the server goes on talking: then stop reading. A body
+    that breaks here has said all it had to say: the connection is dropped (not reused), the events stand."""
+    with contextlib.suppress(OSError):  # wire.Broken, and the SDK client's errors as _httpx_chunks maps them
+        for chunk in chunks:
+            limit -= len(chunk)
+            if limit < 0:
+                return
 
 
 def _raise_reported_error(event: Event, url: str) -> None:

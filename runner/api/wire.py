@@ -187,7 +187,7 @@ class Connection:
             lines = head.decode("latin-1").split("\r\n")
             version, _, rest = lines[0].partition(" ")
             code, _, reason = rest.partition(" ")
-            if not version.startswith("HTTP/1.") or not code.isdigit() or len(code) != 3:
+            if not version.startswith("HTTP/1.") or not (code.isascii() and code.isdigit()) or len(code) != 3:
                 raise Broken(f"not an HTTP/1.1 answer: {lines[0][:80]!r}")
             headers: list[tuple[str, str]] = []
             for line in lines[1:]:
@@ -231,8 +231,10 @@ class Answer:
             fields[key] = f"{fields[key]}, {value}" if key in fields else value
         self.fields = fields
         codings = [c.strip().lower() for c in fields.get("transfer-encoding", "").split(",") if c.strip()]
-        self.chunked = bool(codings) and codings[-1] == "chunked"
-        if codings and not self.chunked:
+        self.chunked = codings == ["chunked"]
+        if (
+            codings and not self.chunked
+        ):  # a transfer coding beside chunked (gzip, chunked): h11 refuses it too
             self._framing_error = (
                 f"a transfer-encoding this reader cannot follow: {fields['transfer-encoding']}"
             )
@@ -243,11 +245,14 @@ class Answer:
         if status in (204, 304):
             self.chunked, self.length = False, 0  # an answer that never has a body
         elif not self.chunked and length is not None:
-            if not length.isdigit():
+            if not (length.isascii() and length.isdigit()):
                 raise Broken(f"a malformed content-length: {length!r}")
             self.length = int(length)
         tokens = {t.strip().lower() for t in fields.get("connection", "").split(",")}
-        self.reusable = not old and "close" not in tokens and (self.chunked or self.length is not None)
+        # Both a chunked body and a Content-Length: read as chunked, and the connection not trusted after it.
+        both = self.chunked and length is not None
+        framed = self.chunked or self.length is not None
+        self.reusable = not old and not both and "close" not in tokens and framed
         encoding = fields.get("content-encoding", "identity").strip().lower()
         if encoding in ("gzip", "x-gzip", "deflate"):
             self._inflate: Any = zlib.decompressobj(zlib.MAX_WBITS | 32)  # gzip or zlib, told by the header
@@ -355,10 +360,9 @@ def _chunked(connection: Connection) -> Iterator[bytes]:
                     raise Broken("a chunk's size line is too long")
                 break
             size_text = buffer[:line_end].split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise Broken(f"a malformed chunk size: {size_text[:20]!r}") from None
+            if not size_text or size_text.strip(b"0123456789abcdefABCDEF"):  # int() would take -2 or 0x30
+                raise Broken(f"a malformed chunk size: {size_text[:20]!r}")
+            size = int(size_text, 16)
             buffer = buffer[line_end + 2 :]
             if size == 0:
                 if out:

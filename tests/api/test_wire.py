@@ -194,6 +194,11 @@ def test_an_idle_connection_the_server_closed_is_not_used(scripted: tuple[Script
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip\r\n\r\n",
         b"HTTP/1.1 200 OK\r\ncontent-encoding: br\r\ncontent-length: 0\r\n\r\n",
         b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ncontent-length: 9\r\n\r\nnot gzip!",
+        b"HTTP/1.1 200 OK\r\ncontent-length: \xb2\r\n\r\n",  # a digit to str.isdigit, not to int()
+        b"HTTP/1.1 \xb200 OK\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n-2\r\nab\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0x30\r\n",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
         b"",
     ],
 )
@@ -343,6 +348,39 @@ def test_a_header_with_a_line_break_is_refused_without_showing_it(scripted: tupl
         api.close()
     assert "Authorization" in str(raised.value) and "sk-secret" not in str(raised.value)
     assert server.requests == []  # nothing was sent
+
+
+def test_a_gzip_encoded_refusal_is_still_the_sdks_status_error(scripted: tuple[Scripted, Api]) -> None:
+    server, api = scripted
+    error = gzip.compress(b'{"error": {"message": "slow down"}}')
+    head = b"HTTP/1.1 429 Too Many Requests\r\ncontent-encoding: gzip\r\ncontent-length: %d\r\n\r\n" % len(
+        error
+    )
+    server.answers.append(([head + error], False))
+    with pytest.raises(openai.RateLimitError, match="Error code: 429 - slow down"):
+        names(api)
+
+
+def test_the_last_event_stands_when_the_body_breaks_after_it(scripted: tuple[Scripted, Api]) -> None:
+    server, api = scripted
+    ends = frozenset({"response.completed"})
+    # The final event, then the connection cut before the chunked body's terminator.
+    server.answers.append(([OK_CHUNKED + chunked(EVENTS, [300])[:-5]], True))
+    assert names(api, ends) == NAMES
+    server.answers.append(([OK_CHUNKED + chunked(EVENTS + b"data: [DONE]\n\n", [400])[:-5]], True))
+    assert names(api) == NAMES
+
+
+def test_an_answer_both_chunked_and_sized_does_not_keep_its_connection(
+    scripted: tuple[Scripted, Api],
+) -> None:
+    server, api = scripted
+    head = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 3\r\n\r\n"
+    server.answers.append(([head + chunked(EVENTS, [100])], False))
+    server.answers.append(([OK_CHUNKED + chunked(EVENTS, [100])], False))
+    assert names(api) == NAMES
+    assert names(api) == NAMES
+    assert server.connections == 2
 
 
 def test_no_thread_is_left_behind() -> None:

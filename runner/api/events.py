@@ -7,13 +7,14 @@ text deltas included, into its pydantic models: 60 times the cost of `json.loads
 CPU at -j 200 (docs/performance.md, "Replay client"). Here an event's data stays bytes until the engine asks
 for it, so the deltas it never reads cost a line split.
 
-The request is arun's own too (`EventStream.post`, through `Api.stream`): one POST built from a JSON body
-and headers made once, sent on the SDK's HTTP client (the same connection pool as the SDK's calls). The
-SDK's `with_streaming_response` layers (its options, the body transform of typed parameters, the headers
-merged anew for each request, the response wrappers) were about a third of the CPU of a plain turn's one
-request (docs/performance.md, "Replay client"). The request is the one the SDK sends: the same path, query
-and JSON body, `Authorization`, `OpenAI-Beta` where the SDK adds it; the body is only ever plain data from
-arun's own files, so the SDK's transform has nothing to change in it. A refused request raises the SDK's
+The request is arun's own too (`Api.stream`): one POST built from a JSON body and headers made once, sent
+on arun's own HTTP/1.1 (`EventStream.send`, runner/api/wire.py), or on the lane's SDK HTTP client when the
+environment names a proxy (`EventStream.post`). The SDK's `with_streaming_response` layers (its options,
+the body transform of typed parameters, the headers merged anew for each request, the response wrappers)
+were about a third of the CPU of a plain turn's one request, and httpx, httpcore and h11 most of the rest
+(docs/performance.md, "A streamed turn's own request"). The request is the one the SDK sends: the same
+path, query and JSON body, `Authorization`, `OpenAI-Beta` where the SDK adds it; the body is only ever
+plain data from arun's own files, so the SDK's transform has nothing to change in it. A refused request raises the SDK's
 own status error for its status (`openai.NotFoundError` for a 404 and so on, with the same message and
 body), a broken connection or a timeout the SDK's `APIConnectionError` / `APITimeoutError`, and a stream
 that breaks or reports an error the same exceptions as the SDK's own stream did, so the retries of
@@ -129,7 +130,7 @@ class EventStream:
             answer.status, headers=kept, content=content, request=httpx2.Request("POST", url)
         )
         response.read()
-        raise status_error(response)
+        raise sdk_status_error(response)
 
     @classmethod
     def post(
@@ -158,7 +159,7 @@ class EventStream:
             pass
         finally:
             response.close()
-        raise status_error(response)
+        raise sdk_status_error(response)
 
     def close(self) -> None:
         self._close()
@@ -249,8 +250,9 @@ def _raise_reported_error(event: Event, url: str) -> None:
     raise openai.APIError(message=message, request=httpx2.Request("POST", url), body=error)
 
 
-def status_error(response: httpx2.Response) -> Exception:
-    """The SDK's exception for a refused request, as the SDK makes it: the class of the status, the message
+def sdk_status_error(response: httpx2.Response) -> Exception:
+    """The SDK's exception for a refused request (not runner.api.session.status_error, arun's message for
+    one), as the SDK makes it: the class of the status, the message
     `Error code: N - <the error's message>`, and the body's `error` object (or the whole body) as `body`."""
     import openai
 

@@ -83,6 +83,8 @@ class Api:
     _http: dict[int, httpx2.Client] = field(default_factory=dict, repr=False)  # each SDK client's HTTP client
     _headers: dict[bool, dict[str, str]] = field(default_factory=dict, repr=False)  # of `stream`, by beta
     _wire: dict[int, wire.Pool] = field(default_factory=dict, repr=False)  # `stream`'s, per SDK client
+    # Whether `stream` goes through a proxy: read from the environment once (76 us a turn otherwise).
+    _via_proxy: bool | None = field(default=None, repr=False)
 
     @property
     def client(self) -> openai.OpenAI:
@@ -160,7 +162,9 @@ class Api:
                 "Accept-Encoding": "identity",
                 "Content-Type": "application/json",
             }
-        if not _proxied(self.base_url):
+        if self._via_proxy is None:
+            self._via_proxy = _proxied(self.base_url)
+        if not self._via_proxy:
             return EventStream.send(self._pool(client), headers, body, path, query=query, last=last)
         http = self._http.get(id(client))
         if http is None:  # an SDK client made elsewhere (a test's): a pool of its own beside it

@@ -54,11 +54,11 @@ class Pool:
             raise ValueError(f"not an http(s) URL: {base_url}")
         self.scheme = parts.scheme
         self.host = parts.hostname
-        self.port = parts.port or (443 if parts.scheme == "https" else 80)
+        default = 443 if parts.scheme == "https" else 80
+        self.port = parts.port or default
         self.base_path = parts.path.rstrip("/") + "/"
         named = f"[{self.host}]" if ":" in self.host else self.host
-        default = self.port == (443 if parts.scheme == "https" else 80)
-        self.host_header = named if default else f"{named}:{self.port}"
+        self.host_header = named if self.port == default else f"{named}:{self.port}"
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
         self._tls = tls  # an ssl.SSLContext for https, made once by the caller
